@@ -1,0 +1,28 @@
+#pragma once
+// Facts about the process we run in: which BLAS got loaded, and the thread policy.
+//
+// Thread policy (one pool per rank): a rank owns `threads` cores (by default the node's cores
+// divided by the ranks on that node). The BLAS gets those cores and LibTorch's own OpenMP pool gets
+// ONE thread, so the two pools never spin against each other. For the MLPs studied here the step is
+// dominated by GEMMs, which the BLAS parallelizes; element-wise kernels are cheap. Measured with
+// Debian's PyTorch 1.13 on 2 cores (Omnigrok MLP, batch 200, AdamW): torch 1 + BLAS 2 threads
+// 8.0 ms/step, 1 + 1: 12.3, 2 + 1: 12.8, 2 + 2: 25.2 (the trap). See bench/README.md.
+#include <string>
+
+namespace grokscope {
+
+struct BlasInfo {
+  std::string name;     // "OpenBLAS", "reference BLAS", "MKL", "unknown"
+  std::string library;  // resolved path of the loaded library, when found
+  bool slow = false;    // true for the netlib reference implementation
+};
+
+BlasInfo loaded_blas();
+// Warns once (on rank 0) when the BLAS that got loaded is the slow reference one.
+void warn_if_slow_blas();
+// Sets OpenBLAS's own thread count when OpenBLAS is loaded; no-op otherwise.
+void set_blas_threads(int threads);
+// Cores for one rank: `requested` if > 0, else hardware cores / ranks on this node (at least 1).
+int threads_per_rank(int requested, int ranks_on_node);
+
+}  // namespace grokscope

@@ -1,0 +1,52 @@
+#pragma once
+// One training run of a grid point: builds the model, trains it, and at each scheduled checkpoint
+// measures losses, accuracies and weight norms, saves the model/optimizer state atomically and
+// hands the record to the caller. Resuming from that state continues bit-exactly.
+//
+// Torch-free header on purpose: the CLI and the results writer include it without paying
+// LibTorch's compile time.
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "grokscope/core/grid.hpp"
+#include "grokscope/data/dataset.hpp"
+
+namespace grokscope {
+
+struct CheckpointRecord {
+  std::int64_t step = 0;
+  double train_loss = 0, train_accuracy = 0, test_loss = 0, test_accuracy = 0;
+  double weight_norm = 0;               // sqrt of the sum of squares of every parameter
+  std::vector<double> layer_norms;      // per linear layer (weights and bias together)
+  double wall_seconds = 0;              // since the run (first) started
+};
+
+struct RunOutcome {
+  std::string status;  // done | diverged | failed
+  std::string error;   // message for diverged / failed
+  std::vector<CheckpointRecord> records;
+  std::vector<std::int64_t> instability_steps;
+  std::vector<std::string> layer_norm_names;
+  double wall_seconds = 0;
+};
+
+struct TrainOptions {
+  std::string state_path;  // model/optimizer/RNG state, rewritten atomically at each checkpoint
+  bool resume = false;     // continue from state_path when it exists
+  // Called after every checkpoint's record is complete (and the state is saved).
+  std::function<void(const CheckpointRecord&)> on_checkpoint;
+  // Stop (as if killed) after this many checkpoints in this call; 0 = never. For resume tests.
+  std::size_t stop_after_checkpoints = 0;
+};
+
+// Thread policy of one rank (see core/runtime.hpp): LibTorch intra-op threads = 1, BLAS = threads.
+void apply_thread_policy(int threads);
+
+// Trains `run` on `data`. Divergence (NaN/inf loss) ends with status "diverged"; other errors in
+// the run end with status "failed" and the message (they do not escape), except bad input to
+// resume (another config's or a corrupt state file), which throws before anything is written.
+RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptions& options);
+
+}  // namespace grokscope

@@ -1,0 +1,361 @@
+#include "grokscope/train/trainer.hpp"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+
+#include "grokscope/core/error.hpp"
+#include "grokscope/core/log.hpp"
+#include "grokscope/core/random.hpp"
+#include "grokscope/core/runtime.hpp"
+#include "grokscope/core/schedule.hpp"
+#include "grokscope/model/mlp.hpp"
+
+namespace grokscope {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+torch::Tensor as_tensor(const Split& split, torch::Dtype dtype) {
+  return torch::from_blob(const_cast<float*>(split.x.data()), {split.n, split.features}, torch::kFloat32)
+      .to(dtype)
+      .clone();
+}
+torch::Tensor labels_tensor(const Split& split) {
+  return torch::from_blob(const_cast<std::int64_t*>(split.y.data()), {split.n}, torch::kInt64).clone();
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const Config& c, Mlp& model) {
+  const std::string name = c.text("train.optimizer");
+  const double lr = c.number("train.lr"), wd = c.number("train.weight_decay");
+  if (name == "adamw")
+    return std::make_unique<torch::optim::AdamW>(model->parameters(),
+                                                 torch::optim::AdamWOptions(lr).weight_decay(wd));
+  if (name == "adam")
+    return std::make_unique<torch::optim::Adam>(model->parameters(),
+                                                torch::optim::AdamOptions(lr).weight_decay(wd));
+  if (name == "sgd")
+    return std::make_unique<torch::optim::SGD>(
+        model->parameters(),
+        torch::optim::SGDOptions(lr).weight_decay(wd).momentum(c.number("train.momentum")));
+  throw ConfigError("train.optimizer", "unknown optimizer '" + name + "'");
+}
+
+torch::Tensor loss_of(const torch::Tensor& out, const torch::Tensor& y, const std::string& loss,
+                      std::int64_t classes) {
+  if (loss == "mse")
+    return torch::mse_loss(out, torch::one_hot(y, classes).to(out.scalar_type()));
+  if (loss == "cross_entropy") return torch::nn::functional::cross_entropy(out, y);
+  throw ConfigError("train.loss", "unknown loss '" + loss + "'");
+}
+
+struct Evaluation {
+  double loss = 0, accuracy = 0;
+};
+
+Evaluation evaluate(Mlp& model, const torch::Tensor& x, const torch::Tensor& y, const std::string& loss,
+                    std::int64_t classes) {
+  torch::NoGradGuard no_grad;
+  const std::int64_t n = x.size(0), chunk = 4096;
+  double loss_sum = 0;
+  std::int64_t correct = 0;
+  for (std::int64_t start = 0; start < n; start += chunk) {
+    const std::int64_t end = std::min(n, start + chunk);
+    const torch::Tensor out = model->forward(x.slice(0, start, end));
+    const torch::Tensor yb = y.slice(0, start, end);
+    // Mean losses are per element (MSE) or per sample (CE): weight each chunk by its rows.
+    loss_sum += loss_of(out, yb, loss, classes).item<double>() * double(end - start);
+    correct += out.argmax(1).eq(yb).sum().item<std::int64_t>();
+  }
+  return {loss_sum / double(n), double(correct) / double(n)};
+}
+
+std::string fingerprint(const RunPoint& run) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%016llx",
+                static_cast<unsigned long long>(
+                    stream_tag(run.config.to_yaml() + "\nseed=" + std::to_string(run.seed))));
+  return buf;
+}
+
+// The resumable state besides model and optimizer: everything the loop carries across steps.
+struct LoopState {
+  std::int64_t step = 0;
+  std::size_t next_checkpoint = 0;
+  double running_min_loss = INFINITY;
+  bool in_spike = false;
+  bool reached_full_train_accuracy = false;
+  double wall_before = 0;  // wall seconds spent before this process resumed
+  std::vector<CheckpointRecord> records;
+  std::vector<std::int64_t> instabilities;
+};
+
+torch::Tensor records_tensor(const std::vector<CheckpointRecord>& records, std::size_t layers) {
+  const std::int64_t width = 7 + static_cast<std::int64_t>(layers);
+  auto t = torch::zeros({static_cast<std::int64_t>(records.size()), width}, torch::kFloat64);
+  auto a = t.accessor<double, 2>();
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const auto& r = records[i];
+    const double fixed[7] = {double(r.step), r.train_loss, r.train_accuracy, r.test_loss,
+                             r.test_accuracy, r.weight_norm, r.wall_seconds};
+    for (int k = 0; k < 7; ++k) a[i][k] = fixed[k];
+    for (std::size_t l = 0; l < layers; ++l) a[i][7 + l] = r.layer_norms[l];
+  }
+  return t;
+}
+
+std::vector<CheckpointRecord> records_from(const torch::Tensor& t) {
+  std::vector<CheckpointRecord> records;
+  auto a = t.accessor<double, 2>();
+  for (std::int64_t i = 0; i < t.size(0); ++i) {
+    CheckpointRecord r;
+    r.step = static_cast<std::int64_t>(a[i][0]);
+    r.train_loss = a[i][1], r.train_accuracy = a[i][2], r.test_loss = a[i][3];
+    r.test_accuracy = a[i][4], r.weight_norm = a[i][5], r.wall_seconds = a[i][6];
+    for (std::int64_t l = 7; l < t.size(1); ++l) r.layer_norms.push_back(a[i][l]);
+    records.push_back(r);
+  }
+  return records;
+}
+
+torch::Tensor int_tensor(const std::vector<std::int64_t>& v) {
+  return torch::tensor(v.empty() ? std::vector<std::int64_t>{} : v, torch::kInt64);
+}
+
+void save_state(const std::string& path, const std::string& print, Mlp& model,
+                torch::optim::Optimizer& optimizer, const LoopState& s, double wall) {
+  torch::serialize::OutputArchive archive, model_archive, optimizer_archive;
+  model->save(model_archive);
+  optimizer.save(optimizer_archive);
+  archive.write("model", model_archive);
+  archive.write("optimizer", optimizer_archive);
+  archive.write("fingerprint", c10::IValue(print));
+  archive.write("loop", torch::tensor({double(s.step), double(s.next_checkpoint), s.running_min_loss,
+                                       double(s.in_spike), double(s.reached_full_train_accuracy), wall},
+                                      torch::kFloat64));
+  const std::size_t layers = s.records.empty() ? 0 : s.records.front().layer_norms.size();
+  archive.write("records", records_tensor(s.records, layers));
+  archive.write("instabilities", int_tensor(s.instabilities));
+  // Write then rename: a kill leaves either the old state or the new one, never half of one.
+  const std::string tmp = path + ".tmp";
+  archive.save_to(tmp);
+  std::filesystem::rename(tmp, path);
+}
+
+LoopState load_state(const std::string& path, const std::string& print, Mlp& model,
+                     torch::optim::Optimizer& optimizer) {
+  LoopState s;
+  try {
+    torch::serialize::InputArchive archive, model_archive, optimizer_archive;
+    archive.load_from(path);
+    c10::IValue stored;
+    archive.read("fingerprint", stored);
+    if (!stored.isString() || stored.toStringRef() != print)
+      throw ConfigError("", path + ": the checkpoint belongs to another configuration (fingerprint " +
+                                (stored.isString() ? stored.toStringRef() : "?") + ", expected " +
+                                print + "); refusing to resume from it");
+    archive.read("model", model_archive);
+    archive.read("optimizer", optimizer_archive);
+    model->load(model_archive);
+    optimizer.load(optimizer_archive);
+    torch::Tensor loop, records, instabilities;
+    archive.read("loop", loop);
+    archive.read("records", records);
+    archive.read("instabilities", instabilities);
+    auto l = loop.accessor<double, 1>();
+    s.step = static_cast<std::int64_t>(l[0]);
+    s.next_checkpoint = static_cast<std::size_t>(l[1]);
+    s.running_min_loss = l[2];
+    s.in_spike = l[3] != 0;
+    s.reached_full_train_accuracy = l[4] != 0;
+    s.wall_before = l[5];
+    s.records = records_from(records);
+    for (std::int64_t i = 0; i < instabilities.numel(); ++i)
+      s.instabilities.push_back(instabilities[i].item<std::int64_t>());
+  } catch (const c10::Error& e) {
+    throw InputError(path, "truncated or corrupt checkpoint state; refusing to resume from it (" +
+                               std::string(e.what_without_backtrace()).substr(0, 200) + ")");
+  }
+  return s;
+}
+
+std::string format_duration(double seconds) {
+  char buf[32];
+  if (seconds < 90) std::snprintf(buf, sizeof buf, "%.0fs", seconds);
+  else if (seconds < 5400) std::snprintf(buf, sizeof buf, "%.1fm", seconds / 60);
+  else std::snprintf(buf, sizeof buf, "%.1fh", seconds / 3600);
+  return buf;
+}
+
+}  // namespace
+
+void apply_thread_policy(int threads) {
+  torch::set_num_threads(1);
+  set_blas_threads(threads > 0 ? threads : 1);
+}
+
+RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptions& options) {
+  const Config& c = run.config;
+  if (c.text("model.arch") != "mlp")
+    throw UnsupportedError("model.arch '" + c.text("model.arch") + "' is not implemented yet");
+  const auto dtype = c.text("train.dtype") == "float64" ? torch::kFloat64 : torch::kFloat32;
+  const std::string loss_name = c.text("train.loss");
+  const std::int64_t steps = c.integer("train.steps");
+  const std::int64_t batch = c.integer("train.batch_size");
+  const std::vector<std::int64_t> schedule = checkpoint_steps(c);
+  if (batch > data.train.n)
+    throw ConfigError("train.batch_size", "is " + std::to_string(batch) + " but the training set has " +
+                                              std::to_string(data.train.n) + " points");
+
+  MlpOptions mo;
+  mo.inputs = data.train.features;
+  mo.widths = c.integers("model.widths");
+  mo.outputs = data.classes;
+  mo.activation = c.text("model.activation");
+  mo.parameterization = c.text("model.parameterization");
+  mo.init_scale = c.number("model.init_scale");
+  mo.output_scale = c.number("model.output_scale");
+  torch::manual_seed(static_cast<std::uint64_t>(run.seed));
+  Mlp model(mo);
+  model->to(dtype);
+  auto optimizer = make_optimizer(c, model);
+
+  const torch::Tensor x_train = as_tensor(data.train, dtype), y_train = labels_tensor(data.train);
+  const torch::Tensor x_test = as_tensor(data.test, dtype), y_test = labels_tensor(data.test);
+  const std::string print = fingerprint(run);
+
+  LoopState s;
+  if (options.resume && !options.state_path.empty() && std::filesystem::exists(options.state_path))
+    s = load_state(options.state_path, print, model, *optimizer);
+
+  RunOutcome outcome;
+  for (std::size_t l = 0; l < model->linears().size(); ++l)
+    outcome.layer_norm_names.push_back(l + 1 == model->linears().size() ? "logits" : "fc" + std::to_string(l + 1));
+
+  const auto started = Clock::now();
+  auto wall = [&] { return s.wall_before + std::chrono::duration<double>(Clock::now() - started).count(); };
+  const bool shuffle = c.text("train.batching") == "shuffle";
+  const std::int64_t n = data.train.n;
+  const std::int64_t batches_per_epoch = (n + batch - 1) / batch;
+  std::vector<std::int64_t> permutation;
+  std::int64_t permutation_epoch = -1;
+  const std::uint64_t seed = static_cast<std::uint64_t>(run.seed);
+  const double log_every = c.number("train.log_every_seconds");
+  auto last_log = Clock::now();
+  std::size_t checkpoints_this_call = 0;
+  const std::int64_t start_step = s.step;
+
+  auto checkpoint = [&]() {
+    model->eval();
+    CheckpointRecord r;
+    r.step = s.step;
+    const Evaluation tr = evaluate(model, x_train, y_train, loss_name, data.classes);
+    const Evaluation te = evaluate(model, x_test, y_test, loss_name, data.classes);
+    r.train_loss = tr.loss, r.train_accuracy = tr.accuracy, r.test_loss = te.loss, r.test_accuracy = te.accuracy;
+    double total = 0;
+    {
+      torch::NoGradGuard no_grad;
+      for (const auto& lin : model->linears()) {
+        const double sq = lin->weight.pow(2).sum().item<double>() + lin->bias.pow(2).sum().item<double>();
+        r.layer_norms.push_back(std::sqrt(sq));
+        total += sq;
+      }
+    }
+    r.weight_norm = std::sqrt(total);
+    if (s.reached_full_train_accuracy && r.train_accuracy < 0.99) s.instabilities.push_back(s.step);
+    if (r.train_accuracy >= 1.0) s.reached_full_train_accuracy = true;
+    r.wall_seconds = wall();
+    s.records.push_back(r);
+    ++s.next_checkpoint;
+    if (!options.state_path.empty()) save_state(options.state_path, print, model, *optimizer, s, r.wall_seconds);
+    if (options.on_checkpoint) options.on_checkpoint(r);
+    ++checkpoints_this_call;
+  };
+
+  try {
+    while (true) {
+      if (s.next_checkpoint < schedule.size() && schedule[s.next_checkpoint] == s.step) {
+        checkpoint();
+        if (options.stop_after_checkpoints && checkpoints_this_call >= options.stop_after_checkpoints &&
+            s.step < steps) {
+          outcome.status = "interrupted";
+          break;
+        }
+      }
+      if (s.step >= steps) {
+        outcome.status = "done";
+        break;
+      }
+      // The batch is a function of (seed, step) alone, so a resumed run draws the same batches.
+      torch::Tensor index;
+      if (shuffle) {
+        const std::int64_t epoch = s.step / batches_per_epoch, k = s.step % batches_per_epoch;
+        if (epoch != permutation_epoch) {
+          permutation.resize(static_cast<std::size_t>(n));
+          for (std::int64_t i = 0; i < n; ++i) permutation[i] = i;
+          RandomStream(seed, {stream_tag("epoch-permutation"), static_cast<std::uint64_t>(epoch)}).shuffle(permutation);
+          permutation_epoch = epoch;
+        }
+        const std::int64_t begin = k * batch, end = std::min(n, begin + batch);
+        index = torch::from_blob(permutation.data() + begin, {end - begin}, torch::kInt64);
+      } else {
+        std::vector<std::int64_t> draw(static_cast<std::size_t>(batch));
+        RandomStream stream(seed, {stream_tag("iid-batch"), static_cast<std::uint64_t>(s.step)});
+        for (auto& d : draw) d = static_cast<std::int64_t>(stream.below(static_cast<std::uint64_t>(n)));
+        index = torch::tensor(draw, torch::kInt64);
+      }
+      model->train();
+      optimizer->zero_grad();
+      const torch::Tensor out = model->forward(x_train.index_select(0, index));
+      const torch::Tensor loss = loss_of(out, y_train.index_select(0, index), loss_name, data.classes);
+      loss.backward();
+      optimizer->step();
+      ++s.step;
+
+      const double value = loss.item<double>();
+      if (!std::isfinite(value)) {
+        outcome.status = "diverged";
+        outcome.error = "loss became " + std::to_string(value) + " at step " + std::to_string(s.step);
+        break;
+      }
+      // Instability: a loss spike far above the running minimum (recorded once per spike).
+      if (value > 100.0 * s.running_min_loss && s.running_min_loss > 0) {
+        if (!s.in_spike) s.instabilities.push_back(s.step);
+        s.in_spike = true;
+      } else {
+        s.in_spike = false;
+      }
+      s.running_min_loss = std::min(s.running_min_loss, value);
+
+      if (std::chrono::duration<double>(Clock::now() - last_log).count() >= log_every) {
+        last_log = Clock::now();
+        const double elapsed = std::chrono::duration<double>(Clock::now() - started).count();
+        const double per_step = elapsed / double(s.step - start_step);
+        const auto& last = s.records.back();
+        char line[256];
+        std::snprintf(line, sizeof line,
+                      "%s step %lld/%lld loss %.3g | last checkpoint: train acc %.3f test acc %.3f | "
+                      "%.2f ms/step, ETA %s",
+                      run.id.c_str(), static_cast<long long>(s.step), static_cast<long long>(steps), value,
+                      last.train_accuracy, last.test_accuracy, per_step * 1e3,
+                      format_duration(per_step * double(steps - s.step)).c_str());
+        logging::info_all(line);
+      }
+    }
+  } catch (const Error&) {
+    throw;
+  } catch (const std::exception& e) {
+    outcome.status = "failed";
+    outcome.error = e.what();
+  }
+  outcome.records = s.records;
+  outcome.instability_steps = s.instabilities;
+  outcome.wall_seconds = wall();
+  return outcome;
+}
+
+}  // namespace grokscope

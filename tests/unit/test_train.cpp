@@ -1,0 +1,139 @@
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "grokscope/core/error.hpp"
+#include "grokscope/core/random.hpp"
+#include "grokscope/train/trainer.hpp"
+
+using namespace grokscope;
+namespace fs = std::filesystem;
+
+namespace {
+// Two Gaussian blobs per class in 8 dimensions, 3 classes: learnable in a few hundred steps.
+Datasets blobs(std::int64_t n_train, std::int64_t n_test) {
+  Datasets d;
+  d.name = "blobs";
+  d.classes = 3;
+  RandomStream s(11);
+  for (Split* split : {&d.train, &d.test}) {
+    split->n = split == &d.train ? n_train : n_test;
+    split->features = 8;
+    split->height = 8;
+    split->width = 1;
+    for (std::int64_t i = 0; i < split->n; ++i) {
+      const std::int64_t label = i % 3;
+      for (int k = 0; k < 8; ++k)
+        split->x.push_back(float((k % 3 == label ? 1.5 : 0.0) + 0.7 * s.normal()));
+      split->y.push_back(label);
+      split->source_index.push_back(i);
+    }
+  }
+  return d;
+}
+
+RunPoint point(const std::vector<std::string>& overrides) {
+  std::vector<std::string> all = {"model.widths=[16, 16]", "train.steps=120", "train.batch_size=20",
+                                  "checkpoints.per_decade=4", "train.log_every_seconds=1000"};
+  all.insert(all.end(), overrides.begin(), overrides.end());
+  return expand_grid(Config::from_text("", "test", all)).front();
+}
+
+fs::path temp_file(const std::string& name) {
+  return fs::temp_directory_path() / ("grokscope_train_" + name + "_" + std::to_string(::getpid()) + ".pt");
+}
+
+void expect_same_records(const RunOutcome& a, const RunOutcome& b) {
+  ASSERT_EQ(a.records.size(), b.records.size());
+  for (std::size_t i = 0; i < a.records.size(); ++i) {
+    EXPECT_EQ(a.records[i].step, b.records[i].step);
+    // Bit-exact, not approximately equal.
+    EXPECT_EQ(a.records[i].train_loss, b.records[i].train_loss) << "checkpoint " << i;
+    EXPECT_EQ(a.records[i].test_loss, b.records[i].test_loss) << "checkpoint " << i;
+    EXPECT_EQ(a.records[i].test_accuracy, b.records[i].test_accuracy) << "checkpoint " << i;
+    EXPECT_EQ(a.records[i].weight_norm, b.records[i].weight_norm) << "checkpoint " << i;
+    EXPECT_EQ(a.records[i].layer_norms, b.records[i].layer_norms) << "checkpoint " << i;
+  }
+}
+}  // namespace
+
+TEST(Train, LearnsAndRecordsEveryCheckpoint) {
+  apply_thread_policy(1);
+  const Datasets data = blobs(120, 60);
+  const RunOutcome out = train_run(point({"train.lr=0.01"}), data, {});
+  EXPECT_EQ(out.status, "done");
+  // per_decade 4 up to 120 steps: 0 1 2 3 6 10 18 32 56 100 120
+  ASSERT_EQ(out.records.size(), 11u);
+  EXPECT_EQ(out.records.front().step, 0);
+  EXPECT_EQ(out.records.back().step, 120);
+  EXPECT_LT(out.records.back().train_loss, out.records.front().train_loss);
+  EXPECT_GT(out.records.back().test_accuracy, 0.8);
+  EXPECT_EQ(out.records.back().layer_norms.size(), 3u);
+}
+
+TEST(Train, SameSeedSameNumbersOtherSeedOtherNumbers) {
+  const Datasets data = blobs(60, 30);
+  for (const char* batching : {"train.batching=shuffle", "train.batching=iid"}) {
+    const RunOutcome a = train_run(point({batching}), data, {});
+    const RunOutcome b = train_run(point({batching}), data, {});
+    expect_same_records(a, b);
+    const RunOutcome c = train_run(point({batching, "seeds=[1]"}), data, {});
+    EXPECT_NE(a.records.back().train_loss, c.records.back().train_loss);
+  }
+}
+
+TEST(Train, InterruptedThenResumedIsBitExact) {
+  const Datasets data = blobs(60, 30);
+  for (const char* optimizer : {"train.optimizer=adamw", "train.optimizer=sgd"}) {
+    const RunPoint run = point({optimizer, "train.momentum=0.9", "train.dtype=float64"});
+    const RunOutcome full = train_run(run, data, {});
+    const fs::path state = temp_file("resume");
+    TrainOptions first;
+    first.state_path = state.string();
+    first.stop_after_checkpoints = 6;  // "killed" after step 6
+    const RunOutcome part = train_run(run, data, first);
+    EXPECT_EQ(part.status, "interrupted");
+    ASSERT_EQ(part.records.size(), 6u);
+    TrainOptions second;
+    second.state_path = state.string();
+    second.resume = true;
+    const RunOutcome resumed = train_run(run, data, second);
+    EXPECT_EQ(resumed.status, "done");
+    expect_same_records(full, resumed);
+    fs::remove(state);
+  }
+}
+
+TEST(Train, ResumeRefusesAnotherConfigAndACorruptState) {
+  const Datasets data = blobs(60, 30);
+  const fs::path state = temp_file("refuse");
+  TrainOptions opts;
+  opts.state_path = state.string();
+  opts.stop_after_checkpoints = 3;
+  train_run(point({}), data, opts);
+  const auto size = fs::file_size(state);
+  opts.resume = true;
+  EXPECT_THROW(train_run(point({"train.lr=0.5"}), data, opts), ConfigError);
+  EXPECT_EQ(fs::file_size(state), size);  // nothing overwritten
+  fs::resize_file(state, size / 2);
+  EXPECT_THROW(train_run(point({}), data, opts), InputError);
+  fs::remove(state);
+}
+
+TEST(Train, DivergenceIsAStatusNotACrash) {
+  const Datasets data = blobs(60, 30);
+  const RunOutcome out = train_run(point({"train.optimizer=sgd", "train.lr=1e4", "model.init_scale=10"}), data, {});
+  EXPECT_EQ(out.status, "diverged");
+  EXPECT_NE(out.error.find("loss became"), std::string::npos);
+}
+
+TEST(Train, BatchLargerThanTheTrainingSetNamesTheKey) {
+  const Datasets data = blobs(10, 10);
+  try {
+    train_run(point({}), data, {});
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.key(), "train.batch_size");
+  }
+}
