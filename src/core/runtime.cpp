@@ -1,7 +1,6 @@
 #include "grokscope/core/runtime.hpp"
 
 #include <dlfcn.h>
-#include <link.h>
 
 #include <climits>
 #include <cstdlib>
@@ -14,18 +13,6 @@
 namespace grokscope {
 namespace {
 
-std::vector<std::string> loaded_objects() {
-  std::vector<std::string> names;
-  dl_iterate_phdr(
-      [](dl_phdr_info* info, size_t, void* data) {
-        if (info->dlpi_name != nullptr && info->dlpi_name[0] != '\0')
-          static_cast<std::vector<std::string>*>(data)->emplace_back(info->dlpi_name);
-        return 0;
-      },
-      &names);
-  return names;
-}
-
 std::string resolved(const std::string& path) {
   char buf[PATH_MAX];
   return realpath(path.c_str(), buf) != nullptr ? std::string(buf) : path;
@@ -34,20 +21,20 @@ std::string resolved(const std::string& path) {
 }  // namespace
 
 BlasInfo loaded_blas() {
+  // Ask which loaded object provides sgemm_: several BLAS libraries may be loaded at once (Debian's
+  // LAPACK pulls in libopenblas.so.0 even when libblas.so.3 is the reference one), and the first
+  // in the global search order is the one LibTorch's GEMMs call.
   BlasInfo info{"unknown", "", false};
-  if (dlsym(RTLD_DEFAULT, "openblas_get_config") != nullptr) info.name = "OpenBLAS";
-  if (dlsym(RTLD_DEFAULT, "mkl_get_version") != nullptr) info.name = "MKL";
-  for (const auto& object : loaded_objects()) {
-    const std::string path = resolved(object);
-    const auto slash = path.rfind('/');
-    const std::string base = path.substr(slash == std::string::npos ? 0 : slash + 1);
-    if (base.rfind("libblas.so", 0) != 0 && base.rfind("libopenblas", 0) != 0) continue;
-    info.library = path;
-    // Debian installs the netlib reference BLAS under .../blas/libblas.so.3.
-    if (info.name == "unknown" && path.find("/blas/") != std::string::npos) {
-      info.name = "reference BLAS";
-      info.slow = true;
-    }
+  void* sgemm = dlsym(RTLD_DEFAULT, "sgemm_");
+  Dl_info where{};
+  if (sgemm == nullptr || dladdr(sgemm, &where) == 0 || where.dli_fname == nullptr) return info;
+  info.library = resolved(where.dli_fname);
+  if (info.library.find("openblas") != std::string::npos) info.name = "OpenBLAS";
+  else if (info.library.find("mkl") != std::string::npos) info.name = "MKL";
+  else if (info.library.find("blis") != std::string::npos) info.name = "BLIS";
+  else if (info.library.find("/blas/") != std::string::npos) {
+    info.name = "reference BLAS";  // Debian's netlib BLAS lives in .../blas/libblas.so.3
+    info.slow = true;
   }
   return info;
 }

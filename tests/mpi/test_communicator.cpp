@@ -4,6 +4,7 @@
 
 #include "grokscope/core/error.hpp"
 #include "grokscope/dist/mpi.hpp"
+#include "grokscope/dist/nccl.hpp"
 
 using namespace grokscope;
 
@@ -39,5 +40,18 @@ TEST(MPI, GroupsOfOneAndOfTheWorld) {
   EXPECT_EQ(all->rank(), world.rank());
   if (world.size() > 1) {
     EXPECT_THROW(MpiCommunicator::split_groups(MPI_COMM_WORLD, world.size() + 1), ConfigError);
+  }
+}
+
+TEST(MPI, NcclBackendReportsClearlyWithoutAGpu) {
+  MpiCommunicator world(MPI_COMM_WORLD);
+  if (cuda_device_count() > 0) GTEST_SKIP() << "a GPU is visible: this test covers the no-GPU path only";
+  try {
+    make_nccl_communicator(world, 0);
+    FAIL() << "no error without a GPU";
+  } catch (const UnsupportedError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(nccl_compiled() ? "needs a CUDA device" : "built without the NCCL backend"),
+              std::string::npos) << what;
   }
 }
