@@ -21,15 +21,14 @@ MlpImpl::MlpImpl(const MlpOptions& options) : options_(options) {
     linears_.push_back(register_module(name, torch::nn::Linear(fan_in, outs[l])));
     fan_in = outs[l];
   }
-  torch::NoGradGuard no_grad;
-  for (auto& linear : linears_) {
-    if (options.parameterization == "ntk") {
+  if (options.parameterization == "ntk") {
+    torch::NoGradGuard no_grad;
+    for (auto& linear : linears_) {
       linear->weight.normal_(0.0, 1.0);
       linear->bias.normal_(0.0, 1.0);
     }
-    linear->weight.mul_(options.init_scale);
-    linear->bias.mul_(options.init_scale);
   }
+  scale_parameters(*this, options.init_scale);
 }
 
 double MlpImpl::weight_multiplier(std::size_t layer) const {
@@ -49,8 +48,8 @@ torch::Tensor MlpImpl::activate(const torch::Tensor& z) const {
   return torch::gelu(z);
 }
 
-std::vector<std::pair<std::string, torch::Tensor>> MlpImpl::forward_taps(const torch::Tensor& x) {
-  std::vector<std::pair<std::string, torch::Tensor>> taps;
+NamedTensors MlpImpl::forward_taps(const torch::Tensor& x) {
+  NamedTensors taps;
   torch::Tensor a = x;
   for (std::size_t l = 0; l < linears_.size(); ++l) {
     torch::Tensor z = pre_activation(l, a);
@@ -83,6 +82,14 @@ std::vector<std::string> MlpImpl::layer_names() const {
   }
   names.push_back("logits");
   return names;
+}
+
+std::vector<std::pair<std::string, std::vector<torch::Tensor>>> MlpImpl::layer_parameters() const {
+  std::vector<std::pair<std::string, std::vector<torch::Tensor>>> layers;
+  for (std::size_t l = 0; l < linears_.size(); ++l)
+    layers.push_back({l + 1 == linears_.size() ? "logits" : "fc" + std::to_string(l + 1),
+                      {linears_[l]->weight, linears_[l]->bias}});
+  return layers;
 }
 
 }  // namespace grokscope

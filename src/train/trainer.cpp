@@ -13,7 +13,7 @@
 #include "grokscope/core/random.hpp"
 #include "grokscope/core/runtime.hpp"
 #include "grokscope/core/schedule.hpp"
-#include "grokscope/model/mlp.hpp"
+#include "grokscope/model/network.hpp"
 
 namespace grokscope {
 namespace {
@@ -29,18 +29,18 @@ torch::Tensor labels_tensor(const Split& split) {
   return torch::from_blob(const_cast<std::int64_t*>(split.y.data()), {split.n}, torch::kInt64).clone();
 }
 
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const Config& c, Mlp& model) {
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(const Config& c, Network& model) {
   const std::string name = c.text("train.optimizer");
   const double lr = c.number("train.lr"), wd = c.number("train.weight_decay");
   if (name == "adamw")
-    return std::make_unique<torch::optim::AdamW>(model->parameters(),
+    return std::make_unique<torch::optim::AdamW>(model.parameters(),
                                                  torch::optim::AdamWOptions(lr).weight_decay(wd));
   if (name == "adam")
-    return std::make_unique<torch::optim::Adam>(model->parameters(),
+    return std::make_unique<torch::optim::Adam>(model.parameters(),
                                                 torch::optim::AdamOptions(lr).weight_decay(wd));
   if (name == "sgd")
     return std::make_unique<torch::optim::SGD>(
-        model->parameters(),
+        model.parameters(),
         torch::optim::SGDOptions(lr).weight_decay(wd).momentum(c.number("train.momentum")));
   throw ConfigError("train.optimizer", "unknown optimizer '" + name + "'");
 }
@@ -57,7 +57,7 @@ struct Evaluation {
   double loss = 0, accuracy = 0;
 };
 
-Evaluation evaluate(Mlp& model, const torch::Tensor& x, const torch::Tensor& y, const std::string& loss,
+Evaluation evaluate(Network& model, const torch::Tensor& x, const torch::Tensor& y, const std::string& loss,
                     std::int64_t classes) {
   torch::NoGradGuard no_grad;
   const std::int64_t n = x.size(0), chunk = 4096;
@@ -65,7 +65,7 @@ Evaluation evaluate(Mlp& model, const torch::Tensor& x, const torch::Tensor& y, 
   std::int64_t correct = 0;
   for (std::int64_t start = 0; start < n; start += chunk) {
     const std::int64_t end = std::min(n, start + chunk);
-    const torch::Tensor out = model->forward(x.slice(0, start, end));
+    const torch::Tensor out = model.forward(x.slice(0, start, end));
     const torch::Tensor yb = y.slice(0, start, end);
     // Mean losses are per element (MSE) or per sample (CE): weight each chunk by its rows.
     loss_sum += loss_of(out, yb, loss, classes).item<double>() * double(end - start);
@@ -126,10 +126,10 @@ torch::Tensor int_tensor(const std::vector<std::int64_t>& v) {
   return torch::tensor(v.empty() ? std::vector<std::int64_t>{} : v, torch::kInt64);
 }
 
-void save_state(const std::string& path, const std::string& print, Mlp& model,
+void save_state(const std::string& path, const std::string& print, Network& model,
                 torch::optim::Optimizer& optimizer, const LoopState& s, double wall) {
   torch::serialize::OutputArchive archive, model_archive, optimizer_archive;
-  model->save(model_archive);
+  model.save(model_archive);
   optimizer.save(optimizer_archive);
   archive.write("model", model_archive);
   archive.write("optimizer", optimizer_archive);
@@ -146,7 +146,7 @@ void save_state(const std::string& path, const std::string& print, Mlp& model,
   std::filesystem::rename(tmp, path);
 }
 
-LoopState load_state(const std::string& path, const std::string& print, Mlp& model,
+LoopState load_state(const std::string& path, const std::string& print, Network& model,
                      torch::optim::Optimizer& optimizer) {
   LoopState s;
   try {
@@ -160,7 +160,7 @@ LoopState load_state(const std::string& path, const std::string& print, Mlp& mod
                                 print + "); refusing to resume from it");
     archive.read("model", model_archive);
     archive.read("optimizer", optimizer_archive);
-    model->load(model_archive);
+    model.load(model_archive);
     optimizer.load(optimizer_archive);
     torch::Tensor loop, records, instabilities;
     archive.read("loop", loop);
@@ -200,8 +200,6 @@ void apply_thread_policy(int threads) {
 
 RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptions& options) {
   const Config& c = run.config;
-  if (c.text("model.arch") != "mlp")
-    throw UnsupportedError("model.arch '" + c.text("model.arch") + "' is not implemented yet");
   const auto dtype = c.text("train.dtype") == "float64" ? torch::kFloat64 : torch::kFloat32;
   const std::string loss_name = c.text("train.loss");
   const std::int64_t steps = c.integer("train.steps");
@@ -211,18 +209,11 @@ RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptio
     throw ConfigError("train.batch_size", "is " + std::to_string(batch) + " but the training set has " +
                                               std::to_string(data.train.n) + " points");
 
-  MlpOptions mo;
-  mo.inputs = data.train.features;
-  mo.widths = c.integers("model.widths");
-  mo.outputs = data.classes;
-  mo.activation = c.text("model.activation");
-  mo.parameterization = c.text("model.parameterization");
-  mo.init_scale = c.number("model.init_scale");
-  mo.output_scale = c.number("model.output_scale");
   torch::manual_seed(static_cast<std::uint64_t>(run.seed));
-  Mlp model(mo);
+  const std::shared_ptr<Network> model =
+      make_network(c, InputShape{data.train.height, data.train.width, data.classes});
   model->to(dtype);
-  auto optimizer = make_optimizer(c, model);
+  auto optimizer = make_optimizer(c, *model);
 
   const torch::Tensor x_train = as_tensor(data.train, dtype), y_train = labels_tensor(data.train);
   const torch::Tensor x_test = as_tensor(data.test, dtype), y_test = labels_tensor(data.test);
@@ -230,11 +221,11 @@ RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptio
 
   LoopState s;
   if (options.resume && !options.state_path.empty() && std::filesystem::exists(options.state_path))
-    s = load_state(options.state_path, print, model, *optimizer);
+    s = load_state(options.state_path, print, *model, *optimizer);
 
   RunOutcome outcome;
-  for (std::size_t l = 0; l < model->linears().size(); ++l)
-    outcome.layer_norm_names.push_back(l + 1 == model->linears().size() ? "logits" : "fc" + std::to_string(l + 1));
+  const auto layers = model->layer_parameters();
+  for (const auto& layer : layers) outcome.layer_norm_names.push_back(layer.first);
 
   const auto started = Clock::now();
   auto wall = [&] { return s.wall_before + std::chrono::duration<double>(Clock::now() - started).count(); };
@@ -253,14 +244,15 @@ RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptio
     model->eval();
     CheckpointRecord r;
     r.step = s.step;
-    const Evaluation tr = evaluate(model, x_train, y_train, loss_name, data.classes);
-    const Evaluation te = evaluate(model, x_test, y_test, loss_name, data.classes);
+    const Evaluation tr = evaluate(*model, x_train, y_train, loss_name, data.classes);
+    const Evaluation te = evaluate(*model, x_test, y_test, loss_name, data.classes);
     r.train_loss = tr.loss, r.train_accuracy = tr.accuracy, r.test_loss = te.loss, r.test_accuracy = te.accuracy;
     double total = 0;
     {
       torch::NoGradGuard no_grad;
-      for (const auto& lin : model->linears()) {
-        const double sq = lin->weight.pow(2).sum().item<double>() + lin->bias.pow(2).sum().item<double>();
+      for (const auto& layer : layers) {
+        double sq = 0;
+        for (const auto& p : layer.second) sq += p.pow(2).sum().item<double>();
         r.layer_norms.push_back(std::sqrt(sq));
         total += sq;
       }
@@ -271,7 +263,7 @@ RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptio
     r.wall_seconds = wall();
     s.records.push_back(r);
     ++s.next_checkpoint;
-    if (!options.state_path.empty()) save_state(options.state_path, print, model, *optimizer, s, r.wall_seconds);
+    if (!options.state_path.empty()) save_state(options.state_path, print, *model, *optimizer, s, r.wall_seconds);
     if (options.on_checkpoint) options.on_checkpoint(r);
     ++checkpoints_this_call;
   };

@@ -2,7 +2,9 @@
 #include <torch/torch.h>
 
 #include "grokscope/core/error.hpp"
+#include "grokscope/core/config.hpp"
 #include "grokscope/model/mlp.hpp"
+#include "grokscope/model/network.hpp"
 
 using namespace grokscope;
 
@@ -66,4 +68,41 @@ TEST(Mlp, BadOptionsNameTheKey) {
   }
   o = small(1.0, 0.0);
   EXPECT_THROW(Mlp{o}, ConfigError);
+}
+
+TEST(Cnn, TapsScalesAndFactory) {
+  Config c = Config::defaults();
+  c.set("model.arch", std::string("cnn"));
+  c.set("model.channels", IntList{4, 6});
+  c.set("model.init_scale", 3.0);
+  c.set("model.output_scale", 0.5);
+  torch::manual_seed(4);
+  auto net = make_network(c, InputShape{28, 28, 10});
+  c.set("model.init_scale", 1.0);
+  torch::manual_seed(4);
+  auto base = make_network(c, InputShape{28, 28, 10});
+  const auto a = base->parameters(), b = net->parameters();
+  ASSERT_EQ(a.size(), 6u);
+  for (std::size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::allclose(b[i], 3.0 * a[i])) << i;
+  const torch::Tensor x = torch::rand({5, 784});
+  const auto taps = net->forward_taps(x);
+  std::vector<std::string> names;
+  for (const auto& [name, t] : taps) names.push_back(name);
+  EXPECT_EQ(names, net->layer_names());
+  EXPECT_EQ(names, (std::vector<std::string>{"conv1", "relu1", "pool1", "conv2", "relu2", "pool2", "logits"}));
+  EXPECT_EQ(taps[2].second.size(1), 4 * 14 * 14);
+  EXPECT_TRUE(torch::allclose(net->forward(x), 0.5 * taps.back().second));
+  EXPECT_EQ(net->layer_parameters().size(), 3u);
+}
+
+TEST(Cnn, TooManyStagesForTheImageNamesTheKey) {
+  Config c = Config::defaults();
+  c.set("model.arch", std::string("cnn"));
+  c.set("model.channels", IntList{2, 2, 2, 2, 2, 2});
+  try {
+    make_network(c, InputShape{28, 28, 10});
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.key(), "model.channels");
+  }
 }

@@ -137,3 +137,13 @@ TEST(Train, BatchLargerThanTheTrainingSetNamesTheKey) {
     EXPECT_EQ(e.key(), "train.batch_size");
   }
 }
+
+TEST(Train, CnnTrainsThroughTheSameLoop) {
+  Datasets data = blobs(60, 30);
+  // Reinterpret the 8 features as a 4x2 image.
+  for (Split* split : {&data.train, &data.test}) split->height = 4, split->width = 2;
+  const RunOutcome out = train_run(point({"model.arch=cnn", "model.channels=[4]", "train.lr=0.01"}), data, {});
+  EXPECT_EQ(out.status, "done");
+  EXPECT_EQ(out.layer_norm_names, (std::vector<std::string>{"conv1", "logits"}));
+  EXPECT_LT(out.records.back().train_loss, out.records.front().train_loss);
+}

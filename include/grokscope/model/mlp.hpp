@@ -5,11 +5,10 @@
 //  - standard (PyTorch) or NTK parameterization: z_l = s_l W_l a_{l-1} + t_l b_l with s = t = 1
 //    (standard) or s_l = 1/sqrt(fan_in), t_l = 1 and W, b ~ N(0, 1) (NTK).
 // Every layer's output can be tapped by name (fc1, relu1, ..., logits) for geometry.
-#include <torch/torch.h>
-
 #include <string>
-#include <utility>
 #include <vector>
+
+#include "grokscope/model/network.hpp"
 
 namespace grokscope {
 
@@ -23,15 +22,15 @@ struct MlpOptions {
   double output_scale = 1.0;
 };
 
-class MlpImpl : public torch::nn::Module {
+class MlpImpl : public Network {
  public:
   explicit MlpImpl(const MlpOptions& options);
 
-  torch::Tensor forward(const torch::Tensor& x);  // logits × output_scale
-  // (name, output) of every layer in order: fc1, <act>1, fc2, <act>2, ..., logits (before the
-  // output scale).
-  std::vector<std::pair<std::string, torch::Tensor>> forward_taps(const torch::Tensor& x);
-  std::vector<std::string> layer_names() const;
+  torch::Tensor forward(const torch::Tensor& x) override;  // logits × output_scale
+  // fc1, <act>1, fc2, <act>2, ..., logits (before the output scale).
+  NamedTensors forward_taps(const torch::Tensor& x) override;
+  std::vector<std::string> layer_names() const override;
+  std::vector<std::pair<std::string, std::vector<torch::Tensor>>> layer_parameters() const override;
 
   const MlpOptions& options() const { return options_; }
   const std::vector<torch::nn::Linear>& linears() const { return linears_; }
