@@ -14,6 +14,8 @@
 #include "grokscope/core/runtime.hpp"
 #include "grokscope/core/schedule.hpp"
 #include "grokscope/model/network.hpp"
+#include "grokscope/train/fused_mlp.hpp"
+#include "grokscope/train/step.hpp"
 
 namespace grokscope {
 namespace {
@@ -27,30 +29,6 @@ torch::Tensor as_tensor(const Split& split, torch::Dtype dtype) {
 }
 torch::Tensor labels_tensor(const Split& split) {
   return torch::from_blob(const_cast<std::int64_t*>(split.y.data()), {split.n}, torch::kInt64).clone();
-}
-
-std::unique_ptr<torch::optim::Optimizer> make_optimizer(const Config& c, Network& model) {
-  const std::string name = c.text("train.optimizer");
-  const double lr = c.number("train.lr"), wd = c.number("train.weight_decay");
-  if (name == "adamw")
-    return std::make_unique<torch::optim::AdamW>(model.parameters(),
-                                                 torch::optim::AdamWOptions(lr).weight_decay(wd));
-  if (name == "adam")
-    return std::make_unique<torch::optim::Adam>(model.parameters(),
-                                                torch::optim::AdamOptions(lr).weight_decay(wd));
-  if (name == "sgd")
-    return std::make_unique<torch::optim::SGD>(
-        model.parameters(),
-        torch::optim::SGDOptions(lr).weight_decay(wd).momentum(c.number("train.momentum")));
-  throw ConfigError("train.optimizer", "unknown optimizer '" + name + "'");
-}
-
-torch::Tensor loss_of(const torch::Tensor& out, const torch::Tensor& y, const std::string& loss,
-                      std::int64_t classes) {
-  if (loss == "mse")
-    return torch::mse_loss(out, torch::one_hot(y, classes).to(out.scalar_type()));
-  if (loss == "cross_entropy") return torch::nn::functional::cross_entropy(out, y);
-  throw ConfigError("train.loss", "unknown loss '" + loss + "'");
 }
 
 struct Evaluation {
@@ -223,6 +201,11 @@ RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptio
   if (options.resume && !options.state_path.empty() && std::filesystem::exists(options.state_path))
     s = load_state(options.state_path, print, *model, *optimizer);
 
+  // Created after the state is loaded: it binds to the optimizer's (restored) state entries.
+  std::unique_ptr<FusedMlpStep> fused;
+  if (c.flag("train.fused_step") && FusedMlpStep::unsupported_reason(*model, c).empty())
+    fused = std::make_unique<FusedMlpStep>(dynamic_cast<MlpImpl&>(*model), *optimizer, c);
+
   RunOutcome outcome;
   const auto layers = model->layer_parameters();
   for (const auto& layer : layers) outcome.layer_norm_names.push_back(layer.first);
@@ -283,7 +266,9 @@ RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptio
         break;
       }
       // The batch is a function of (seed, step) alone, so a resumed run draws the same batches.
-      torch::Tensor index;
+      const std::int64_t* rows = nullptr;
+      std::int64_t count = batch;
+      std::vector<std::int64_t> draw;
       if (shuffle) {
         const std::int64_t epoch = s.step / batches_per_epoch, k = s.step % batches_per_epoch;
         if (epoch != permutation_epoch) {
@@ -292,23 +277,27 @@ RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptio
           RandomStream(seed, {stream_tag("epoch-permutation"), static_cast<std::uint64_t>(epoch)}).shuffle(permutation);
           permutation_epoch = epoch;
         }
-        const std::int64_t begin = k * batch, end = std::min(n, begin + batch);
-        index = torch::from_blob(permutation.data() + begin, {end - begin}, torch::kInt64);
+        const std::int64_t begin = k * batch;
+        rows = permutation.data() + begin;
+        count = std::min(n, begin + batch) - begin;
       } else {
-        std::vector<std::int64_t> draw(static_cast<std::size_t>(batch));
+        draw.resize(static_cast<std::size_t>(batch));
         RandomStream stream(seed, {stream_tag("iid-batch"), static_cast<std::uint64_t>(s.step)});
         for (auto& d : draw) d = static_cast<std::int64_t>(stream.below(static_cast<std::uint64_t>(n)));
-        index = torch::tensor(draw, torch::kInt64);
+        rows = draw.data();
       }
-      model->train();
-      optimizer->zero_grad();
-      const torch::Tensor out = model->forward(x_train.index_select(0, index));
-      const torch::Tensor loss = loss_of(out, y_train.index_select(0, index), loss_name, data.classes);
-      loss.backward();
-      optimizer->step();
+      double value = 0;
+      if (fused) {
+        value = fused->step(x_train, y_train, rows, count);
+      } else {
+        model->train();
+        const torch::Tensor index = torch::from_blob(const_cast<std::int64_t*>(rows), {count}, torch::kInt64);
+        value = train_step(*model, *optimizer, x_train.index_select(0, index), y_train.index_select(0, index),
+                           loss_name, data.classes)
+                    .item<double>();
+      }
       ++s.step;
 
-      const double value = loss.item<double>();
       if (!std::isfinite(value)) {
         outcome.status = "diverged";
         outcome.error = "loss became " + std::to_string(value) + " at step " + std::to_string(s.step);
