@@ -13,6 +13,8 @@ env/mpiexec.sh -n 2 build/release/grokscope run configs/demo.yaml --out "$out" "
 echo "demo finished in $(( $(date +%s) - start )) s; per-run metrics: $out/r*.csv"
 for csv in "$out"/r*.csv; do
   echo "== $(basename "$csv" .csv)"
-  awk -F, 'NR == 1 { printf "%8s %11s %9s %10s %9s %11s\n", $1, $2, $3, $4, $5, $6; next }
-            { printf "%8d %11.4g %9.4f %10.4g %9.4f %11.3f\n", $1, $2, $3, $4, $5, $6 }' "$csv"
+  awk -F, 'NR == 1 { for (i = 1; i <= NF; ++i) col[$i] = i
+                     printf "%8s %10s %9s %9s %11s %14s\n", "step", "train_loss", "train_acc", "test_acc", "weight_norm", "ntk_dist_init"; next }
+            { printf "%8d %10.4g %9.4f %9.4f %11.3f %14.4f\n", $1, $col["train_loss"], $col["train_accuracy"],
+                     $col["test_accuracy"], $col["weight_norm"], $col["ntk/train/distance_init"] }' "$csv"
 done

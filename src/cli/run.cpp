@@ -39,12 +39,15 @@ void write_csv(const fs::path& path, const RunOutcome& outcome) {
     std::ofstream out(tmp);
     out << "step,train_loss,train_accuracy,test_loss,test_accuracy,weight_norm,wall_seconds";
     for (const auto& name : outcome.layer_norm_names) out << ",norm_" << name;
+    if (!outcome.records.empty())
+      for (const auto& metric : outcome.records.front().metrics) out << "," << metric.first;
     out << "\n";
     out.precision(17);
     for (const auto& r : outcome.records) {
       out << r.step << "," << r.train_loss << "," << r.train_accuracy << "," << r.test_loss << ","
           << r.test_accuracy << "," << r.weight_norm << "," << r.wall_seconds;
       for (double v : r.layer_norms) out << "," << v;
+      for (const auto& metric : r.metrics) out << "," << metric.second;
       out << "\n";
     }
   }
@@ -102,6 +105,8 @@ Command add_run(CLI::App& app, MpiEnvironment& mpi) {
     MPI_Barrier(MPI_COMM_WORLD);
     apply_thread_policy(threads_per_rank(static_cast<int>(config.integer("parallel.threads")), mpi.node_size()));
 
+    // Until the task farm: each rank is its own group of one.
+    MpiCommunicator self(MPI_COMM_SELF);
     int failures = 0;
     for (const auto& run : runs) {
       if (static_cast<int>(run.index % mpi.world_size()) != mpi.world_rank()) continue;
@@ -112,6 +117,7 @@ Command add_run(CLI::App& app, MpiEnvironment& mpi) {
       TrainOptions options;
       options.state_path = (out / "state" / (run.id + ".pt")).string();
       options.resume = args->resume;
+      options.group = &self;
       const RunOutcome outcome = train_run(run, data, options);
       if (outcome.status == "done") write_csv(csv, outcome);
       else ++failures;

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <memory>
+#include <sstream>
 
 #include "grokscope/core/error.hpp"
 #include "grokscope/core/log.hpp"
@@ -15,6 +16,7 @@
 #include "grokscope/core/schedule.hpp"
 #include "grokscope/model/network.hpp"
 #include "grokscope/train/fused_mlp.hpp"
+#include "grokscope/train/ntk_tracker.hpp"
 #include "grokscope/train/step.hpp"
 
 namespace grokscope {
@@ -70,10 +72,13 @@ struct LoopState {
   double wall_before = 0;  // wall seconds spent before this process resumed
   std::vector<CheckpointRecord> records;
   std::vector<std::int64_t> instabilities;
+  // Parameters at the first and at the latest checkpoint: the NTK reference kernels are recomputed
+  // from them on resume (far smaller than the kernels themselves).
+  std::vector<torch::Tensor> initial_params, previous_params;
 };
 
-torch::Tensor records_tensor(const std::vector<CheckpointRecord>& records, std::size_t layers) {
-  const std::int64_t width = 7 + static_cast<std::int64_t>(layers);
+torch::Tensor records_tensor(const std::vector<CheckpointRecord>& records, std::size_t layers, std::size_t metrics) {
+  const std::int64_t width = 7 + static_cast<std::int64_t>(layers + metrics);
   auto t = torch::zeros({static_cast<std::int64_t>(records.size()), width}, torch::kFloat64);
   auto a = t.accessor<double, 2>();
   for (std::size_t i = 0; i < records.size(); ++i) {
@@ -82,11 +87,13 @@ torch::Tensor records_tensor(const std::vector<CheckpointRecord>& records, std::
                              r.test_accuracy, r.weight_norm, r.wall_seconds};
     for (int k = 0; k < 7; ++k) a[i][k] = fixed[k];
     for (std::size_t l = 0; l < layers; ++l) a[i][7 + l] = r.layer_norms[l];
+    for (std::size_t m = 0; m < metrics; ++m) a[i][7 + layers + m] = r.metrics[m].second;
   }
   return t;
 }
 
-std::vector<CheckpointRecord> records_from(const torch::Tensor& t) {
+std::vector<CheckpointRecord> records_from(const torch::Tensor& t, std::size_t layers,
+                                           const std::vector<std::string>& metric_names) {
   std::vector<CheckpointRecord> records;
   auto a = t.accessor<double, 2>();
   for (std::int64_t i = 0; i < t.size(0); ++i) {
@@ -94,7 +101,8 @@ std::vector<CheckpointRecord> records_from(const torch::Tensor& t) {
     r.step = static_cast<std::int64_t>(a[i][0]);
     r.train_loss = a[i][1], r.train_accuracy = a[i][2], r.test_loss = a[i][3];
     r.test_accuracy = a[i][4], r.weight_norm = a[i][5], r.wall_seconds = a[i][6];
-    for (std::int64_t l = 7; l < t.size(1); ++l) r.layer_norms.push_back(a[i][l]);
+    for (std::size_t l = 0; l < layers; ++l) r.layer_norms.push_back(a[i][7 + l]);
+    for (std::size_t m = 0; m < metric_names.size(); ++m) r.metrics.emplace_back(metric_names[m], a[i][7 + layers + m]);
     records.push_back(r);
   }
   return records;
@@ -116,7 +124,16 @@ void save_state(const std::string& path, const std::string& print, Network& mode
                                        double(s.in_spike), double(s.reached_full_train_accuracy), wall},
                                       torch::kFloat64));
   const std::size_t layers = s.records.empty() ? 0 : s.records.front().layer_norms.size();
-  archive.write("records", records_tensor(s.records, layers));
+  std::string names;
+  if (!s.records.empty())
+    for (const auto& [name, value] : s.records.front().metrics) names += name + "\n";
+  archive.write("records", records_tensor(s.records, layers, s.records.empty() ? 0 : s.records.front().metrics.size()));
+  archive.write("record_shape", torch::tensor({static_cast<std::int64_t>(layers)}, torch::kInt64));
+  archive.write("metric_names", c10::IValue(names));
+  for (std::size_t i = 0; i < s.initial_params.size(); ++i) {
+    archive.write("initial_params/" + std::to_string(i), s.initial_params[i]);
+    archive.write("previous_params/" + std::to_string(i), s.previous_params[i]);
+  }
   archive.write("instabilities", int_tensor(s.instabilities));
   // Write then rename: a kill leaves either the old state or the new one, never half of one.
   const std::string tmp = path + ".tmp";
@@ -144,6 +161,13 @@ LoopState load_state(const std::string& path, const std::string& print, Network&
     archive.read("loop", loop);
     archive.read("records", records);
     archive.read("instabilities", instabilities);
+    torch::Tensor shape;
+    c10::IValue names;
+    archive.read("record_shape", shape);
+    archive.read("metric_names", names);
+    std::vector<std::string> metric_names;
+    std::stringstream lines(names.toStringRef());
+    for (std::string line; std::getline(lines, line);) metric_names.push_back(line);
     auto l = loop.accessor<double, 1>();
     s.step = static_cast<std::int64_t>(l[0]);
     s.next_checkpoint = static_cast<std::size_t>(l[1]);
@@ -151,7 +175,15 @@ LoopState load_state(const std::string& path, const std::string& print, Network&
     s.in_spike = l[3] != 0;
     s.reached_full_train_accuracy = l[4] != 0;
     s.wall_before = l[5];
-    s.records = records_from(records);
+    s.records = records_from(records, static_cast<std::size_t>(shape[0].item<std::int64_t>()), metric_names);
+    if (!s.records.empty())
+      for (std::size_t i = 0; i < model.parameters().size(); ++i) {
+        torch::Tensor initial, previous;
+        archive.read("initial_params/" + std::to_string(i), initial);
+        archive.read("previous_params/" + std::to_string(i), previous);
+        s.initial_params.push_back(initial);
+        s.previous_params.push_back(previous);
+      }
     for (std::int64_t i = 0; i < instabilities.numel(); ++i)
       s.instabilities.push_back(instabilities[i].item<std::int64_t>());
   } catch (const c10::Error& e) {
@@ -201,6 +233,33 @@ RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptio
   if (options.resume && !options.state_path.empty() && std::filesystem::exists(options.state_path))
     s = load_state(options.state_path, print, *model, *optimizer);
 
+  // NTK on fixed class-balanced probe sets drawn from the DATA seed: every model seed of a condition
+  // is measured on the same inputs.
+  std::unique_ptr<NtkTracker> ntk;
+  if (c.flag("metrics.ntk.enabled")) {
+    std::vector<NtkTracker::Probe> probes;
+    for (const auto& name : c.strings("metrics.ntk.probes")) {
+      const Split& split = name == "train" ? data.train : data.test;
+      const auto rows = class_balanced_sample(split.y, data.classes, c.integer("metrics.ntk.probe_size"),
+                                              static_cast<std::uint64_t>(c.integer("data.seed")),
+                                              stream_tag("ntk-probe-" + name), "metrics.ntk.probe_size");
+      const Split probe = select_rows(split, rows);
+      probes.push_back({name, as_tensor(probe, dtype), probe.y});
+    }
+    ntk = std::make_unique<NtkTracker>(std::move(probes), data.classes, options.group);
+    if (!s.records.empty()) {
+      // Resumed: rebuild the reference kernels from the parameters they were taken at.
+      auto at = [&](const std::vector<torch::Tensor>& params) {
+        auto net = make_network(c, InputShape{data.train.height, data.train.width, data.classes});
+        net->to(dtype);
+        torch::NoGradGuard no_grad;
+        for (std::size_t i = 0; i < params.size(); ++i) net->parameters()[i].copy_(params[i]);
+        return net;
+      };
+      ntk->restore(*at(s.initial_params), *at(s.previous_params), s.records.back().step);
+    }
+  }
+
   // Created after the state is loaded: it binds to the optimizer's (restored) state entries.
   std::unique_ptr<FusedMlpStep> fused;
   if (c.flag("train.fused_step") && FusedMlpStep::unsupported_reason(*model, c).empty())
@@ -241,6 +300,13 @@ RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptio
       }
     }
     r.weight_norm = std::sqrt(total);
+    if (ntk) {
+      ntk->measure(*model, s.step, r.metrics);
+      std::vector<torch::Tensor> snapshot;
+      for (const auto& p : model->parameters()) snapshot.push_back(p.detach().clone());
+      if (s.initial_params.empty()) s.initial_params = snapshot;
+      s.previous_params = std::move(snapshot);
+    }
     if (s.reached_full_train_accuracy && r.train_accuracy < 0.99) s.instabilities.push_back(s.step);
     if (r.train_accuracy >= 1.0) s.reached_full_train_accuracy = true;
     r.wall_seconds = wall();

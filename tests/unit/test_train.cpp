@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -35,7 +36,8 @@ Datasets blobs(std::int64_t n_train, std::int64_t n_test) {
 
 RunPoint point(const std::vector<std::string>& overrides) {
   std::vector<std::string> all = {"model.widths=[16, 16]", "train.steps=120", "train.batch_size=20",
-                                  "checkpoints.per_decade=4", "train.log_every_seconds=1000"};
+                                  "checkpoints.per_decade=4", "train.log_every_seconds=1000",
+                                  "metrics.ntk.probe_size=12"};
   all.insert(all.end(), overrides.begin(), overrides.end());
   return expand_grid(Config::from_text("", "test", all)).front();
 }
@@ -54,6 +56,12 @@ void expect_same_records(const RunOutcome& a, const RunOutcome& b) {
     EXPECT_EQ(a.records[i].test_accuracy, b.records[i].test_accuracy) << "checkpoint " << i;
     EXPECT_EQ(a.records[i].weight_norm, b.records[i].weight_norm) << "checkpoint " << i;
     EXPECT_EQ(a.records[i].layer_norms, b.records[i].layer_norms) << "checkpoint " << i;
+    ASSERT_EQ(a.records[i].metrics.size(), b.records[i].metrics.size());
+    for (std::size_t m = 0; m < a.records[i].metrics.size(); ++m) {
+      EXPECT_EQ(a.records[i].metrics[m].first, b.records[i].metrics[m].first);
+      const double x = a.records[i].metrics[m].second, y = b.records[i].metrics[m].second;
+      EXPECT_TRUE(x == y || (std::isnan(x) && std::isnan(y))) << a.records[i].metrics[m].first << " at checkpoint " << i;
+    }
   }
 }
 }  // namespace
@@ -70,6 +78,26 @@ TEST(Train, LearnsAndRecordsEveryCheckpoint) {
   EXPECT_LT(out.records.back().train_loss, out.records.front().train_loss);
   EXPECT_GT(out.records.back().test_accuracy, 0.8);
   EXPECT_EQ(out.records.back().layer_norms.size(), 3u);
+  // NTK metrics on both probe sets: the kernel starts at distance 0 from itself and moves.
+  const auto& first = out.records.front().metrics;
+  const auto& last = out.records.back().metrics;
+  ASSERT_EQ(first.size(), 14u);
+  EXPECT_EQ(first[0].first, "ntk/train/distance_init");
+  EXPECT_EQ(first[0].second, 0.0);
+  EXPECT_TRUE(std::isnan(first[1].second));  // no previous checkpoint
+  EXPECT_GT(last[0].second, 0.0);
+  EXPECT_LE(last[0].second, 1.0);
+  EXPECT_GT(last[3].second, 0.0);  // relative change
+}
+
+TEST(Train, ProbeSetLargerThanTheSplitNamesTheKey) {
+  const Datasets data = blobs(60, 30);
+  try {
+    train_run(point({"metrics.ntk.probe_size=40"}), data, {});
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.key(), "metrics.ntk.probe_size");
+  }
 }
 
 TEST(Train, SameSeedSameNumbersOtherSeedOtherNumbers) {

@@ -8,10 +8,12 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "grokscope/core/grid.hpp"
 #include "grokscope/data/dataset.hpp"
+#include "grokscope/dist/communicator.hpp"
 
 namespace grokscope {
 
@@ -21,6 +23,8 @@ struct CheckpointRecord {
   double weight_norm = 0;               // sqrt of the sum of squares of every parameter
   std::vector<double> layer_norms;      // per linear layer (weights and bias together)
   double wall_seconds = 0;              // since the run (first) started
+  // Further metrics by results-file path, e.g. "ntk/train/distance_init" (NaN when undefined).
+  std::vector<std::pair<std::string, double>> metrics;
 };
 
 struct RunOutcome {
@@ -37,6 +41,8 @@ struct TrainOptions {
   bool resume = false;     // continue from state_path when it exists
   // Called after every checkpoint's record is complete (and the state is saved).
   std::function<void(const CheckpointRecord&)> on_checkpoint;
+  // The run's rank group: NTK (and geometry) work is sharded over it. nullptr = this rank alone.
+  Communicator* group = nullptr;
   // Stop (as if killed) after this many checkpoints in this call; 0 = never. For resume tests.
   std::size_t stop_after_checkpoints = 0;
 };
