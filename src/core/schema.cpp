@@ -91,8 +91,6 @@ std::vector<KeySpec> build_schema() {
              {"shuffle", "iid"}),
       one_of(key("train.dtype", K::String, std::string("float32"), "floating-point type"),
              {"float32", "float64"}),
-      key("train.fused_step", K::Bool, true,
-          "use the hand-fused MLP step where it applies (relu/tanh MLP, Adam/AdamW); false = autograd"),
       range(key("train.log_every_seconds", K::Float, 10.0, "interval of the progress line"), 0,
             kInf),
       // --- checkpoints -------------------------------------------------------------------------

@@ -15,7 +15,6 @@
 #include "grokscope/core/runtime.hpp"
 #include "grokscope/core/schedule.hpp"
 #include "grokscope/model/network.hpp"
-#include "grokscope/train/fused_mlp.hpp"
 #include "grokscope/train/ntk_tracker.hpp"
 #include "grokscope/train/step.hpp"
 
@@ -260,11 +259,6 @@ RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptio
     }
   }
 
-  // Created after the state is loaded: it binds to the optimizer's (restored) state entries.
-  std::unique_ptr<FusedMlpStep> fused;
-  if (c.flag("train.fused_step") && FusedMlpStep::unsupported_reason(*model, c).empty())
-    fused = std::make_unique<FusedMlpStep>(dynamic_cast<MlpImpl&>(*model), *optimizer, c);
-
   RunOutcome outcome;
   const auto layers = model->layer_parameters();
   for (const auto& layer : layers) outcome.layer_norm_names.push_back(layer.first);
@@ -352,16 +346,11 @@ RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptio
         for (auto& d : draw) d = static_cast<std::int64_t>(stream.below(static_cast<std::uint64_t>(n)));
         rows = draw.data();
       }
-      double value = 0;
-      if (fused) {
-        value = fused->step(x_train, y_train, rows, count);
-      } else {
-        model->train();
-        const torch::Tensor index = torch::from_blob(const_cast<std::int64_t*>(rows), {count}, torch::kInt64);
-        value = train_step(*model, *optimizer, x_train.index_select(0, index), y_train.index_select(0, index),
-                           loss_name, data.classes)
-                    .item<double>();
-      }
+      model->train();
+      const torch::Tensor index = torch::from_blob(const_cast<std::int64_t*>(rows), {count}, torch::kInt64);
+      const double value = train_step(*model, *optimizer, x_train.index_select(0, index),
+                                      y_train.index_select(0, index), loss_name, data.classes)
+                               .item<double>();
       ++s.step;
 
       if (!std::isfinite(value)) {
