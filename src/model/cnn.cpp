@@ -5,8 +5,7 @@
 namespace grokscope {
 
 CnnImpl::CnnImpl(const CnnOptions& options) : options_(options) {
-  if (options.activation != "relu" && options.activation != "tanh" && options.activation != "gelu")
-    throw ConfigError("model.activation", "unknown activation '" + options.activation + "'");
+  check_activation(options.activation);
   if (!(options.output_scale > 0)) throw ConfigError("model.output_scale", "must be > 0");
   std::int64_t in = 1, h = options.height, w = options.width;
   for (std::size_t l = 0; l < options.channels.size(); ++l) {
@@ -25,11 +24,7 @@ CnnImpl::CnnImpl(const CnnOptions& options) : options_(options) {
   scale_parameters(*this, options.init_scale);
 }
 
-torch::Tensor CnnImpl::activate(const torch::Tensor& z) const {
-  if (options_.activation == "relu") return torch::relu(z);
-  if (options_.activation == "tanh") return torch::tanh(z);
-  return torch::gelu(z);
-}
+torch::Tensor CnnImpl::activate(const torch::Tensor& z) const { return apply_activation(options_.activation, z); }
 
 NamedTensors CnnImpl::forward_taps(const torch::Tensor& x) {
   NamedTensors taps;

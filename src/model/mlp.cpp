@@ -7,8 +7,7 @@
 namespace grokscope {
 
 MlpImpl::MlpImpl(const MlpOptions& options) : options_(options) {
-  if (options.activation != "relu" && options.activation != "tanh" && options.activation != "gelu")
-    throw ConfigError("model.activation", "unknown activation '" + options.activation + "'");
+  check_activation(options.activation);
   if (options.parameterization != "standard" && options.parameterization != "ntk")
     throw ConfigError("model.parameterization", "unknown parameterization '" + options.parameterization + "'");
   if (!(options.output_scale > 0)) throw ConfigError("model.output_scale", "must be > 0");
@@ -42,11 +41,7 @@ torch::Tensor MlpImpl::pre_activation(std::size_t layer, const torch::Tensor& a)
   return torch::addmm(lin->bias, a, lin->weight.t(), /*beta=*/1.0, /*alpha=*/weight_multiplier(layer));
 }
 
-torch::Tensor MlpImpl::activate(const torch::Tensor& z) const {
-  if (options_.activation == "relu") return torch::relu(z);
-  if (options_.activation == "tanh") return torch::tanh(z);
-  return torch::gelu(z);
-}
+torch::Tensor MlpImpl::activate(const torch::Tensor& z) const { return apply_activation(options_.activation, z); }
 
 NamedTensors MlpImpl::forward_taps(const torch::Tensor& x) {
   NamedTensors taps;

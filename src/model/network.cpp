@@ -7,6 +7,17 @@
 
 namespace grokscope {
 
+void check_activation(const std::string& name) {
+  if (name != "relu" && name != "tanh" && name != "gelu")
+    throw ConfigError("model.activation", "unknown activation '" + name + "'");
+}
+
+torch::Tensor apply_activation(const std::string& name, const torch::Tensor& z) {
+  if (name == "relu") return torch::relu(z);
+  if (name == "tanh") return torch::tanh(z);
+  return torch::gelu(z);
+}
+
 void scale_parameters(torch::nn::Module& module, double scale) {
   torch::NoGradGuard no_grad;
   for (auto& p : module.parameters()) p.mul_(scale);

@@ -35,6 +35,10 @@ struct InputShape {
 // caller. Throws ConfigError naming the model key that does not fit the data.
 std::shared_ptr<Network> make_network(const Config& config, const InputShape& shape);
 
+// The element-wise activations of model.activation: relu, tanh, gelu (exact, erf-based).
+void check_activation(const std::string& name);  // ConfigError("model.activation") if unknown
+torch::Tensor apply_activation(const std::string& name, const torch::Tensor& z);
+
 // Multiplies every parameter, biases included, by `scale` (the recipes' init_scale).
 void scale_parameters(torch::nn::Module& module, double scale);
 
