@@ -129,6 +129,8 @@ void save_state(const std::string& path, const std::string& print, Network& mode
   archive.write("records", records_tensor(s.records, layers, s.records.empty() ? 0 : s.records.front().metrics.size()));
   archive.write("record_shape", torch::tensor({static_cast<std::int64_t>(layers)}, torch::kInt64));
   archive.write("metric_names", c10::IValue(names));
+  // Parameter snapshots exist only when the NTK is tracked; their count says how many to read.
+  archive.write("snapshots", torch::tensor({static_cast<std::int64_t>(s.initial_params.size())}, torch::kInt64));
   for (std::size_t i = 0; i < s.initial_params.size(); ++i) {
     archive.write("initial_params/" + std::to_string(i), s.initial_params[i]);
     archive.write("previous_params/" + std::to_string(i), s.previous_params[i]);
@@ -175,14 +177,15 @@ LoopState load_state(const std::string& path, const std::string& print, Network&
     s.reached_full_train_accuracy = l[4] != 0;
     s.wall_before = l[5];
     s.records = records_from(records, static_cast<std::size_t>(shape[0].item<std::int64_t>()), metric_names);
-    if (!s.records.empty())
-      for (std::size_t i = 0; i < model.parameters().size(); ++i) {
-        torch::Tensor initial, previous;
-        archive.read("initial_params/" + std::to_string(i), initial);
-        archive.read("previous_params/" + std::to_string(i), previous);
-        s.initial_params.push_back(initial);
-        s.previous_params.push_back(previous);
-      }
+    torch::Tensor snapshots;
+    archive.read("snapshots", snapshots);
+    for (std::int64_t i = 0; i < snapshots[0].item<std::int64_t>(); ++i) {
+      torch::Tensor initial, previous;
+      archive.read("initial_params/" + std::to_string(i), initial);
+      archive.read("previous_params/" + std::to_string(i), previous);
+      s.initial_params.push_back(initial);
+      s.previous_params.push_back(previous);
+    }
     for (std::int64_t i = 0; i < instabilities.numel(); ++i)
       s.instabilities.push_back(instabilities[i].item<std::int64_t>());
   } catch (const c10::Error& e) {
