@@ -13,7 +13,16 @@ namespace grokscope::cli {
 
 using Command = std::function<int()>;
 
+// Thrown on the ranks that are not the one reporting an error: exit with `code`, print nothing.
+struct QuietExit {
+  int code;
+};
+
 Command add_validate(CLI::App& app);
 Command add_run(CLI::App& app, MpiEnvironment& mpi);
+Command add_status(CLI::App& app, MpiEnvironment& mpi);
+Command add_merge(CLI::App& app, MpiEnvironment& mpi);
+Command add_geometry(CLI::App& app, MpiEnvironment& mpi);
+Command add_report(CLI::App& app);
 
 }  // namespace grokscope::cli

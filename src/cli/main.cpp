@@ -32,6 +32,22 @@ int main(int argc, char** argv) {
     auto* sub = app.add_subcommand("run", "Train every run of a config's grid and record its metrics.");
     add(sub, cli::add_run(*sub, mpi));
   }
+  {
+    auto* sub = app.add_subcommand("status", "Per-run status, progress and ETA of a results file.");
+    add(sub, cli::add_status(*sub, mpi));
+  }
+  {
+    auto* sub = app.add_subcommand("merge", "Combine results files of one study written by separate jobs.");
+    add(sub, cli::add_merge(*sub, mpi));
+  }
+  {
+    auto* sub = app.add_subcommand("geometry", "MFTMA, GLUE and simulated capacity of manifolds in an HDF5 or .npy file.");
+    add(sub, cli::add_geometry(*sub, mpi));
+  }
+  {
+    auto* sub = app.add_subcommand("report", "Onset steps and delays per run and per condition of a results file.");
+    add(sub, cli::add_report(*sub));
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -41,6 +57,8 @@ int main(int argc, char** argv) {
   try {
     for (auto& [sub, command] : commands)
       if (sub->parsed()) return command();
+  } catch (const cli::QuietExit& e) {
+    return e.code;
   } catch (const ConfigError& e) {
     std::fprintf(stderr, "grokscope: error: %s\n", e.what());
     return 2;

@@ -199,8 +199,13 @@ MftmaResult mftma(const std::vector<MatrixXd>& manifolds, const MftmaOptions& op
   global /= double(total_points);
   MatrixXd centers(N, P);
   for (long m = 0; m < P; ++m) centers.col(m) = manifolds[m].rowwise().mean();
+  // A center on the mean of all centers (to rounding, relative to the other centers) would be
+  // divided by ~0 in step 4 and give radii of 1e13 instead of an error.
+  const MatrixXd offsets = centers.colwise() - centers.rowwise().mean();
+  const double largest_offset = offsets.colwise().norm().maxCoeff();
+  constexpr double kCenterTolerance = 1e-8;
   for (long m = 0; m < P; ++m)
-    if ((centers.col(m) - centers.rowwise().mean()).norm() == 0 && P > 2)
+    if (P > 2 && !(offsets.col(m).norm() > kCenterTolerance * largest_offset))
       throw UsageError("MFTMA: the center of manifold " + std::to_string(m) + " is at the mean of all centers");
 
   // 2–3. Center correlation and the low-rank center subspace.
@@ -214,12 +219,18 @@ MftmaResult mftma(const std::vector<MatrixXd>& manifolds, const MftmaOptions& op
   // 4. Per-manifold inputs sD1 (D+1 × M): the center-subspace-free points relative to their center,
   // divided by the center's norm, reduced to at most M coordinates, with a constant 1 appended.
   std::vector<MatrixXd> sd1(static_cast<std::size_t>(P));
+  std::vector<MatrixXd> reduced(static_cast<std::size_t>(P));
+  double largest_norm = 0;
   for (long m = 0; m < P; ++m) {
-    MatrixXd Xr = manifolds[m].colwise() - global;
-    if (sub.K > 0) Xr -= sub.V * (sub.V.transpose() * Xr);
+    reduced[m] = manifolds[m].colwise() - global;
+    if (sub.K > 0) reduced[m] -= sub.V * (sub.V.transpose() * reduced[m]);
+    largest_norm = std::max(largest_norm, reduced[m].rowwise().mean().norm());
+  }
+  for (long m = 0; m < P; ++m) {
+    const MatrixXd& Xr = reduced[m];
     const VectorXd center = Xr.rowwise().mean();
     const double norm = center.norm();
-    if (!(norm > 0))
+    if (!(norm > kCenterTolerance * largest_norm))
       throw UsageError("MFTMA: manifold " + std::to_string(m) +
                        "'s center vanishes once the center subspace is removed (its center is at the global mean)");
     MatrixXd S = (Xr.colwise() - center) / norm;

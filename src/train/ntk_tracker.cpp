@@ -15,11 +15,17 @@ constexpr const char* kMetrics[] = {"distance_init", "distance_prev", "velocity"
 NtkTracker::NtkTracker(std::vector<Probe> probes, std::int64_t classes, Communicator* comm)
     : probes_(std::move(probes)), classes_(classes), comm_(comm) {}
 
-std::vector<std::string> NtkTracker::metric_names() const {
+std::vector<std::string> NtkTracker::metric_names_for(const std::vector<std::string>& probe_names) {
   std::vector<std::string> names;
-  for (const auto& probe : probes_)
-    for (const char* metric : kMetrics) names.push_back("ntk/" + probe.name + "/" + metric);
+  for (const auto& probe : probe_names)
+    for (const char* metric : kMetrics) names.push_back("ntk/" + probe + "/" + metric);
   return names;
+}
+
+std::vector<std::string> NtkTracker::metric_names() const {
+  std::vector<std::string> probe_names;
+  for (const auto& probe : probes_) probe_names.push_back(probe.name);
+  return metric_names_for(probe_names);
 }
 
 void NtkTracker::measure(Network& model, std::int64_t step, MetricValues& out) {
@@ -28,7 +34,8 @@ void NtkTracker::measure(Network& model, std::int64_t step, MetricValues& out) {
   std::vector<torch::Tensor> kernels;
   for (std::size_t p = 0; p < probes_.size(); ++p) {
     const Probe& probe = probes_[p];
-    torch::Tensor k = empirical_ntk(model, probe.x, comm_);
+    // Kernel metrics run on the host (the kernel is small next to the work that made it).
+    torch::Tensor k = empirical_ntk(model, probe.x, comm_).to(torch::kCPU);
     const torch::Tensor tr = traced_kernel(k, classes_);
     const std::string prefix = "ntk/" + probe.name + "/";
     const double d_prev = first ? nan : kernel_distance(k, previous_[p]);
@@ -53,8 +60,8 @@ void NtkTracker::measure(Network& model, std::int64_t step, MetricValues& out) {
 void NtkTracker::restore(Network& initial, Network& previous, std::int64_t previous_step) {
   initial_.clear();
   previous_.clear();
-  for (const auto& probe : probes_) initial_.push_back(empirical_ntk(initial, probe.x, comm_));
-  for (const auto& probe : probes_) previous_.push_back(empirical_ntk(previous, probe.x, comm_));
+  for (const auto& probe : probes_) initial_.push_back(empirical_ntk(initial, probe.x, comm_).to(torch::kCPU));
+  for (const auto& probe : probes_) previous_.push_back(empirical_ntk(previous, probe.x, comm_).to(torch::kCPU));
   previous_step_ = previous_step;
 }
 

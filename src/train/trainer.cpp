@@ -14,7 +14,10 @@
 #include "grokscope/core/random.hpp"
 #include "grokscope/core/runtime.hpp"
 #include "grokscope/core/schedule.hpp"
+#include "grokscope/core/stop.hpp"
 #include "grokscope/model/network.hpp"
+#include "grokscope/train/geometry_tracker.hpp"
+#include "grokscope/train/layout.hpp"
 #include "grokscope/train/ntk_tracker.hpp"
 #include "grokscope/train/step.hpp"
 
@@ -23,13 +26,18 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-torch::Tensor as_tensor(const Split& split, torch::Dtype dtype) {
+torch::Tensor as_tensor(const Split& split, torch::Dtype dtype, torch::Device device) {
   return torch::from_blob(const_cast<float*>(split.x.data()), {split.n, split.features}, torch::kFloat32)
-      .to(dtype)
-      .clone();
+      .to(device, dtype, /*non_blocking=*/false, /*copy=*/true);
 }
-torch::Tensor labels_tensor(const Split& split) {
-  return torch::from_blob(const_cast<std::int64_t*>(split.y.data()), {split.n}, torch::kInt64).clone();
+torch::Tensor labels_tensor(const Split& split, torch::Device device) {
+  return torch::from_blob(const_cast<std::int64_t*>(split.y.data()), {split.n}, torch::kInt64)
+      .to(device, torch::kInt64, /*non_blocking=*/false, /*copy=*/true);
+}
+
+std::vector<double> flat_values(const torch::Tensor& t) {
+  const torch::Tensor d = t.detach().to(torch::kCPU, torch::kFloat64).contiguous();
+  return std::vector<double>(d.data_ptr<double>(), d.data_ptr<double>() + d.numel());
 }
 
 struct Evaluation {
@@ -195,6 +203,15 @@ LoopState load_state(const std::string& path, const std::string& print, Network&
   return s;
 }
 
+// Whether this run should stop now. Every rank of a group trains the same model and meets the
+// others in the checkpoint's collectives, so they must stop at the same step: the request is
+// summed over the group (one tiny allreduce per step, only for groups of more than one rank).
+bool stop_agreed(Communicator* group) {
+  double flag = stop_requested() != 0 ? 1.0 : 0.0;
+  if (group != nullptr && group->size() > 1) group->allreduce_sum(&flag, 1);
+  return flag > 0;
+}
+
 std::string format_duration(double seconds) {
   char buf[32];
   if (seconds < 90) std::snprintf(buf, sizeof buf, "%.0fs", seconds);
@@ -204,6 +221,22 @@ std::string format_duration(double seconds) {
 }
 
 }  // namespace
+
+DeviceChoice choose_device(const Config& config, int node_rank) {
+  const std::string& wanted = config.text("parallel.device");
+  const bool available = torch::cuda::is_available();
+  if (wanted == "cuda" && !available)
+    throw ConfigError("parallel.device", "is 'cuda' but no CUDA device is usable here (" +
+                                             std::string(torch::cuda::device_count() == 0 && !available
+                                                             ? "this LibTorch has no CUDA or no GPU is visible"
+                                                             : "the driver refused") +
+                                             "); use 'cpu' or 'auto'");
+  DeviceChoice choice;
+  if (wanted == "cpu" || !available) return choice;
+  choice.kind = "cuda";
+  choice.index = node_rank % static_cast<int>(torch::cuda::device_count());
+  return choice;
+}
 
 void apply_thread_policy(int threads) {
   torch::set_num_threads(1);
@@ -224,36 +257,33 @@ RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptio
   torch::manual_seed(static_cast<std::uint64_t>(run.seed));
   const std::shared_ptr<Network> model =
       make_network(c, InputShape{data.train.height, data.train.width, data.classes});
-  model->to(dtype);
+  const torch::Device device = options.device == "cuda" ? torch::Device(torch::kCUDA, options.device_index)
+                                                       : torch::Device(torch::kCPU);
+  model->to(device, dtype);
   auto optimizer = make_optimizer(c, *model);
+  Communicator* const device_group = options.device_group ? options.device_group : options.group;
 
-  const torch::Tensor x_train = as_tensor(data.train, dtype), y_train = labels_tensor(data.train);
-  const torch::Tensor x_test = as_tensor(data.test, dtype), y_test = labels_tensor(data.test);
+  const torch::Tensor x_train = as_tensor(data.train, dtype, device), y_train = labels_tensor(data.train, device);
+  const torch::Tensor x_test = as_tensor(data.test, dtype, device), y_test = labels_tensor(data.test, device);
   const std::string print = fingerprint(run);
 
   LoopState s;
   if (options.resume && !options.state_path.empty() && std::filesystem::exists(options.state_path))
     s = load_state(options.state_path, print, *model, *optimizer);
 
-  // NTK on fixed class-balanced probe sets drawn from the DATA seed: every model seed of a condition
-  // is measured on the same inputs.
+  // NTK probes and geometry manifolds are drawn from the DATA seed (layout.hpp): every model seed
+  // of a condition is measured on the same inputs.
+  const MeasurementInputs inputs = measurement_inputs(c, data);
   std::unique_ptr<NtkTracker> ntk;
   if (c.flag("metrics.ntk.enabled")) {
     std::vector<NtkTracker::Probe> probes;
-    for (const auto& name : c.strings("metrics.ntk.probes")) {
-      const Split& split = name == "train" ? data.train : data.test;
-      const auto rows = class_balanced_sample(split.y, data.classes, c.integer("metrics.ntk.probe_size"),
-                                              static_cast<std::uint64_t>(c.integer("data.seed")),
-                                              stream_tag("ntk-probe-" + name), "metrics.ntk.probe_size");
-      const Split probe = select_rows(split, rows);
-      probes.push_back({name, as_tensor(probe, dtype), probe.y});
-    }
-    ntk = std::make_unique<NtkTracker>(std::move(probes), data.classes, options.group);
+    for (const auto& [name, probe] : inputs.probes) probes.push_back({name, as_tensor(probe, dtype, device), probe.y});
+    ntk = std::make_unique<NtkTracker>(std::move(probes), data.classes, device_group);
     if (!s.records.empty()) {
       // Resumed: rebuild the reference kernels from the parameters they were taken at.
       auto at = [&](const std::vector<torch::Tensor>& params) {
         auto net = make_network(c, InputShape{data.train.height, data.train.width, data.classes});
-        net->to(dtype);
+        net->to(device, dtype);
         torch::NoGradGuard no_grad;
         for (std::size_t i = 0; i < params.size(); ++i) net->parameters()[i].copy_(params[i]);
         return net;
@@ -262,9 +292,20 @@ RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptio
     }
   }
 
+  std::unique_ptr<GeometryTracker> geometry;
+  if (c.flag("metrics.geometry.enabled")) {
+    GeometryTracker::Inputs g{as_tensor(inputs.manifolds, dtype, device), inputs.manifolds.y, x_train, x_test,
+                              data.train.y, data.test.y};
+    geometry = std::make_unique<GeometryTracker>(c, GeometryTracker::resolve_layers(c, *model), std::move(g),
+                                                 data.classes, options.group);
+  }
+  const bool store_kernels = ntk && c.flag("metrics.ntk.store_kernels");
+  const bool store_params = c.flag("metrics.store_params");
+
   RunOutcome outcome;
   const auto layers = model->layer_parameters();
   for (const auto& layer : layers) outcome.layer_norm_names.push_back(layer.first);
+  if (options.on_start) options.on_start(outcome.layer_norm_names);
 
   const auto started = Clock::now();
   auto wall = [&] { return s.wall_before + std::chrono::duration<double>(Clock::now() - started).count(); };
@@ -279,8 +320,15 @@ RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptio
   std::size_t checkpoints_this_call = 0;
   const std::int64_t start_step = s.step;
 
+  double t_train = 0, t_evaluate = 0, t_ntk = 0, t_geometry = 0, t_results = 0, t_state = 0;
+  auto timed = [](double& total, auto&& work) {
+    const auto begin = Clock::now();
+    work();
+    total += std::chrono::duration<double>(Clock::now() - begin).count();
+  };
   auto checkpoint = [&]() {
     model->eval();
+    const auto evaluate_begin = Clock::now();
     CheckpointRecord r;
     r.step = s.step;
     const Evaluation tr = evaluate(*model, x_train, y_train, loss_name, data.classes);
@@ -297,20 +345,29 @@ RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptio
       }
     }
     r.weight_norm = std::sqrt(total);
+    t_evaluate += std::chrono::duration<double>(Clock::now() - evaluate_begin).count();
     if (ntk) {
-      ntk->measure(*model, s.step, r.metrics);
+      timed(t_ntk, [&] { ntk->measure(*model, s.step, r.metrics); });
       std::vector<torch::Tensor> snapshot;
       for (const auto& p : model->parameters()) snapshot.push_back(p.detach().clone());
       if (s.initial_params.empty()) s.initial_params = snapshot;
       s.previous_params = std::move(snapshot);
+      if (store_kernels)
+        for (std::size_t p = 0; p < inputs.probes.size(); ++p)
+          r.arrays.emplace_back("ntk/" + inputs.probes[p].first + "/kernel", flat_values(ntk->latest()[p]));
     }
+    if (geometry) timed(t_geometry, [&] { geometry->measure(*model, r.metrics, r.arrays); });
+    if (store_params)
+      for (const auto& p : model->named_parameters()) r.arrays.emplace_back("params/" + p.key(), flat_values(p.value()));
     if (s.reached_full_train_accuracy && r.train_accuracy < 0.99) s.instabilities.push_back(s.step);
     if (r.train_accuracy >= 1.0) s.reached_full_train_accuracy = true;
     r.wall_seconds = wall();
+    if (options.on_checkpoint) timed(t_results, [&] { options.on_checkpoint(r); });
+    r.arrays.clear();  // the results file has them; the run state keeps scalars only
     s.records.push_back(r);
     ++s.next_checkpoint;
-    if (!options.state_path.empty()) save_state(options.state_path, print, *model, *optimizer, s, r.wall_seconds);
-    if (options.on_checkpoint) options.on_checkpoint(r);
+    if (!options.state_path.empty() && options.write_state)
+      timed(t_state, [&] { save_state(options.state_path, print, *model, *optimizer, s, r.wall_seconds); });
     ++checkpoints_this_call;
   };
 
@@ -326,6 +383,15 @@ RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptio
       }
       if (s.step >= steps) {
         outcome.status = "done";
+        break;
+      }
+      if (stop_agreed(options.group)) {
+        // Preemption or a time limit: keep everything up to this very step (the batches are a
+        // function of (seed, step), so the resumed run continues bit-exactly from here).
+        if (!options.state_path.empty() && options.write_state)
+          timed(t_state, [&] { save_state(options.state_path, print, *model, *optimizer, s, wall()); });
+        outcome.status = "interrupted";
+        outcome.error = "stopped by signal " + std::to_string(stop_requested()) + " at step " + std::to_string(s.step);
         break;
       }
       // The batch is a function of (seed, step) alone, so a resumed run draws the same batches.
@@ -349,11 +415,14 @@ RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptio
         for (auto& d : draw) d = static_cast<std::int64_t>(stream.below(static_cast<std::uint64_t>(n)));
         rows = draw.data();
       }
+      const auto step_begin = Clock::now();
       model->train();
-      const torch::Tensor index = torch::from_blob(const_cast<std::int64_t*>(rows), {count}, torch::kInt64);
+      const torch::Tensor index =
+          torch::from_blob(const_cast<std::int64_t*>(rows), {count}, torch::kInt64).to(device);
       const double value = train_step(*model, *optimizer, x_train.index_select(0, index),
                                       y_train.index_select(0, index), loss_name, data.classes)
                                .item<double>();
+      t_train += std::chrono::duration<double>(Clock::now() - step_begin).count();
       ++s.step;
 
       if (!std::isfinite(value)) {
@@ -394,6 +463,8 @@ RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptio
   outcome.records = s.records;
   outcome.instability_steps = s.instabilities;
   outcome.wall_seconds = wall();
+  outcome.timings = {{"train", t_train},     {"evaluate", t_evaluate}, {"ntk", t_ntk},
+                     {"geometry", t_geometry}, {"results", t_results},   {"state", t_state}};
   return outcome;
 }
 

@@ -37,7 +37,8 @@ Datasets blobs(std::int64_t n_train, std::int64_t n_test) {
 RunPoint point(const std::vector<std::string>& overrides) {
   std::vector<std::string> all = {"model.widths=[16, 16]", "train.steps=120", "train.batch_size=20",
                                   "checkpoints.per_decade=4", "train.log_every_seconds=1000",
-                                  "metrics.ntk.probe_size=12"};
+                                  "metrics.ntk.probe_size=12", "metrics.geometry.points_per_class=10",
+                                  "metrics.geometry.n_t=20"};
   all.insert(all.end(), overrides.begin(), overrides.end());
   return expand_grid(Config::from_text("", "test", all)).front();
 }
@@ -81,8 +82,18 @@ TEST(Train, LearnsAndRecordsEveryCheckpoint) {
   // NTK metrics on both probe sets: the kernel starts at distance 0 from itself and moves.
   const auto& first = out.records.front().metrics;
   const auto& last = out.records.back().metrics;
-  ASSERT_EQ(first.size(), 14u);
+  // 7 NTK metrics per probe set, then the geometry of each layer (default: both hidden activations
+  // and the logits), all finite at the end.
+  ASSERT_GT(first.size(), 14u);
   EXPECT_EQ(first[0].first, "ntk/train/distance_init");
+  EXPECT_EQ(first[14].first.rfind("geometry/", 0), 0u) << first[14].first;
+  int capacities = 0;
+  for (const auto& [name, value] : last) {
+    if (name.rfind("geometry/", 0) != 0 || name.find("/mftma/capacity") == std::string::npos) continue;
+    ++capacities;
+    EXPECT_TRUE(std::isfinite(value) && value > 0) << name << " = " << value;
+  }
+  EXPECT_EQ(capacities, 3);
   EXPECT_EQ(first[0].second, 0.0);
   EXPECT_TRUE(std::isnan(first[1].second));  // no previous checkpoint
   EXPECT_GT(last[0].second, 0.0);

@@ -27,6 +27,7 @@ class NtkTracker {
 
   // The metric names measure() appends, in order.
   std::vector<std::string> metric_names() const;
+  static std::vector<std::string> metric_names_for(const std::vector<std::string>& probe_names);
   // Appends "ntk/<probe>/<metric>" for `model` at `step`, then makes this kernel the previous one.
   void measure(Network& model, std::int64_t step, MetricValues& out);
   // After a resume: recomputes the reference kernels from the parameters they were taken at.

@@ -25,27 +25,53 @@ struct CheckpointRecord {
   double wall_seconds = 0;              // since the run (first) started
   // Further metrics by results-file path, e.g. "ntk/train/distance_init" (NaN when undefined).
   std::vector<std::pair<std::string, double>> metrics;
+  // Array-valued metrics by path (per-manifold values, stored kernels and parameters). Handed to
+  // on_checkpoint only; not kept in the run state (the results file holds them).
+  std::vector<std::pair<std::string, std::vector<double>>> arrays;
 };
 
 struct RunOutcome {
-  std::string status;  // done | diverged | failed
+  std::string status;  // done | diverged | failed | interrupted (stop requested: state saved at that step)
   std::string error;   // message for diverged / failed
   std::vector<CheckpointRecord> records;
   std::vector<std::int64_t> instability_steps;
   std::vector<std::string> layer_norm_names;
   double wall_seconds = 0;
+  // Seconds of this process per phase: train (optimizer steps), evaluate (losses/accuracies),
+  // ntk, geometry, results (the on_checkpoint callback: the file writes), state (saving it).
+  std::vector<std::pair<std::string, double>> timings;
 };
 
 struct TrainOptions {
   std::string state_path;  // model/optimizer/RNG state, rewritten atomically at each checkpoint
   bool resume = false;     // continue from state_path when it exists
-  // Called after every checkpoint's record is complete (and the state is saved).
+  // Called when a checkpoint's record is complete, BEFORE the state is saved: a kill in between
+  // makes the resumed run recompute (bit-exactly) a checkpoint the results file already holds,
+  // never skip one it lacks.
   std::function<void(const CheckpointRecord&)> on_checkpoint;
+  // Called once before the first checkpoint with the names of the per-layer norms (layer_norms order).
+  std::function<void(const std::vector<std::string>&)> on_start;
+  // Whether this rank writes the state file (one rank per group does; all may read it).
+  bool write_state = true;
   // The run's rank group: NTK (and geometry) work is sharded over it. nullptr = this rank alone.
   Communicator* group = nullptr;
+  // Where the model, batches, NTK and layer activations live: "cpu" or "cuda" (device_index).
+  std::string device = "cpu";
+  int device_index = 0;
+  // The group's communicator for DEVICE buffers (NCCL on GPUs); nullptr = use `group`. The NTK is
+  // reduced over it; geometry (host Eigen buffers) always over `group`.
+  Communicator* device_group = nullptr;
   // Stop (as if killed) after this many checkpoints in this call; 0 = never. For resume tests.
   std::size_t stop_after_checkpoints = 0;
 };
+
+struct DeviceChoice {
+  std::string kind = "cpu";  // cpu | cuda
+  int index = 0;             // the CUDA device: node-local rank modulo the visible devices
+};
+// Resolves parallel.device (auto|cpu|cuda) for a rank with this node-local rank. Throws
+// ConfigError for cuda when this LibTorch has no CUDA or no device is visible.
+DeviceChoice choose_device(const Config& config, int node_rank);
 
 // Thread policy of one rank (see core/runtime.hpp): LibTorch intra-op threads = 1, BLAS = threads.
 void apply_thread_policy(int threads);
