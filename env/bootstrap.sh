@@ -20,7 +20,7 @@ packages=(
   # offline data
   dataset-fashion-mnist
   # python side (Debian's own interpreter, /usr/bin/python3)
-  python3 python3-h5py python3-numpy python3-pandas python3-matplotlib python3-pytest python3-torch
+  python3 python3-h5py python3-yaml python3-numpy python3-pandas python3-matplotlib python3-pytest python3-torch
   # local Slurm cluster for integration tests
   slurm-wlm slurmctld slurmd slurm-client munge
 )

@@ -24,5 +24,9 @@ Command add_status(CLI::App& app, MpiEnvironment& mpi);
 Command add_merge(CLI::App& app, MpiEnvironment& mpi);
 Command add_geometry(CLI::App& app, MpiEnvironment& mpi);
 Command add_report(CLI::App& app);
+Command add_submit(CLI::App& app);
+Command add_collect(CLI::App& app, MpiEnvironment& mpi);
+// `grokscope status DIR` for a study folder (submit.cpp).
+int print_study_status(const std::string& dir);
 
 }  // namespace grokscope::cli

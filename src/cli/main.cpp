@@ -48,6 +48,14 @@ int main(int argc, char** argv) {
     auto* sub = app.add_subcommand("report", "Onset steps and delays per run and per condition of a results file.");
     add(sub, cli::add_report(*sub));
   }
+  {
+    auto* sub = app.add_subcommand("submit", "Write a study folder and submit its grid to Slurm (array or one MPI job).");
+    add(sub, cli::add_submit(*sub));
+  }
+  {
+    auto* sub = app.add_subcommand("collect", "Merge a Slurm study's finished task files; list or resubmit the rest.");
+    add(sub, cli::add_collect(*sub, mpi));
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -34,6 +34,9 @@ namespace fs = std::filesystem;
 namespace grokscope::cli {
 namespace {
 
+// Every selected run finished, but some diverged or failed (each is marked in the file).
+constexpr int kExitSomeRunsFailed = 4;
+
 // "key: old -> new" for the scalar keys that differ.
 std::string config_differences(const Config& stored, const Config& requested) {
   std::string out;
@@ -99,6 +102,29 @@ std::pair<std::size_t, std::size_t> parse_shard(const std::string& text) {
   return {i, n};
 }
 
+// "FIRST-LAST" (inclusive grid indices, as in Slurm's --array) or "INDEX"; empty: every run.
+std::pair<std::size_t, std::size_t> parse_runs(const std::string& text, std::size_t runs) {
+  if (text.empty()) return {0, runs == 0 ? 0 : runs - 1};
+  std::size_t first = 0, last = 0;
+  try {
+    std::size_t used = 0;
+    const auto dash = text.find('-');
+    first = std::stoul(text.substr(0, dash), &used);
+    if (used != (dash == std::string::npos ? text.size() : dash)) throw std::invalid_argument(text);
+    last = first;
+    if (dash != std::string::npos) {
+      last = std::stoul(text.substr(dash + 1), &used);
+      if (used != text.size() - dash - 1) throw std::invalid_argument(text);
+    }
+  } catch (const std::exception&) {
+    throw UsageError("--runs: expected FIRST-LAST or INDEX (grid indices), got '" + text + "'");
+  }
+  if (first > last || last >= runs)
+    throw UsageError("--runs: '" + text + "' is outside the grid's " + std::to_string(runs) + " run(s) 0-" +
+                     std::to_string(runs - 1));
+  return {first, last};
+}
+
 std::string study_fingerprint(Config config) {
   config.set("output.path", std::string());
   char buf[32];
@@ -151,7 +177,7 @@ Command add_run(CLI::App& app, MpiEnvironment& mpi) {
   struct Args {
     std::string config, out;
     std::vector<std::string> overrides;
-    std::string shard;
+    std::string shard, runs;
     bool resume = false;
   };
   auto args = std::make_shared<Args>();
@@ -162,7 +188,11 @@ Command add_run(CLI::App& app, MpiEnvironment& mpi) {
   app.add_option("--shard", args->shard,
                  "I/N: train only the runs whose grid index is I modulo N (e.g. one Slurm array task); "
                  "the file still lists every run, `grokscope merge` combines the shards");
-  app.footer("Example:\n  grokscope run configs/demo.yaml train.steps=2000 --out results/try.h5\n"
+  app.add_option("--runs", args->runs,
+                 "FIRST-LAST: train only these grid indices (inclusive; e.g. the chunk of one Slurm array task)");
+  app.footer("Exit codes: 0 every run done; 4 every run finished but some diverged or failed (marked in the\n"
+             "file); 75 stopped by SIGUSR2/SIGTERM with the state saved (resume with --resume).\n"
+             "Example:\n  grokscope run configs/demo.yaml train.steps=2000 --out results/try.h5\n"
              "  mpiexec -n 2 grokscope run configs/demo.yaml model.init_scale=2,8 --resume");
   return [args, &mpi]() {
     Config config = Config::from_file(args->config, args->overrides);
@@ -170,6 +200,10 @@ Command add_run(CLI::App& app, MpiEnvironment& mpi) {
     if (!args->out.empty()) config.set("output.path", args->out);
     const fs::path out = config.text("output.path");
     const auto runs = expand_grid(config);
+    const auto [first_run, last_run] = parse_runs(args->runs, runs.size());
+    auto selected = [&, first_run = first_run, last_run = last_run, shard = shard, shards = shards](const RunPoint& run) {
+      return run.index % shards == shard && run.index >= first_run && run.index <= last_run;
+    };
     check_output(mpi, out, config, args->resume);
 
     apply_thread_policy(threads_per_rank(static_cast<int>(config.integer("parallel.threads")), mpi.node_size()));
@@ -193,7 +227,7 @@ Command add_run(CLI::App& app, MpiEnvironment& mpi) {
     // Unfinished runs, in grid order (every rank reads the same file, so all agree).
     std::vector<std::size_t> todo;
     for (const auto& run : runs)
-      if (run.index % shards == shard && !finished(file.progress(run.id).status)) todo.push_back(run.index);
+      if (selected(run) && !finished(file.progress(run.id).status)) todo.push_back(run.index);
     MPI_Barrier(MPI_COMM_WORLD);
 
     // SIGUSR2 / SIGTERM (Slurm preemption, time limits): the running run saves its state at the
@@ -264,14 +298,21 @@ Command add_run(CLI::App& app, MpiEnvironment& mpi) {
       }
     }
     MPI_Barrier(MPI_COMM_WORLD);
-    int not_done = 0;
+    int not_done = 0, unfinished = 0;
     for (const auto& run : runs)
-      if (run.index % shards == shard) not_done += file.progress(run.id).status != "done";
+      if (selected(run)) {
+        const std::string status = file.progress(run.id).status;
+        not_done += status != "done";
+        unfinished += !finished(status);
+      }
     file.close();
     if (mpi.world_rank() == 0)
-      std::printf("grokscope run: %zu run(s), %d not done; results in %s\n", runs.size(), not_done, out.c_str());
-    if (stopped || (stop_requested() != 0 && not_done > 0)) return kExitStopped;
-    return not_done == 0 ? 0 : 1;
+      std::printf("grokscope run: %zu of the grid's %zu run(s) here, %d not done; results in %s\n",
+                  static_cast<std::size_t>(std::count_if(runs.begin(), runs.end(), selected)), runs.size(), not_done,
+                  out.c_str());
+    if (stopped || (stop_requested() != 0 && unfinished > 0)) return kExitStopped;
+    if (not_done == 0) return 0;
+    return unfinished == 0 ? kExitSomeRunsFailed : 1;
   };
 }
 

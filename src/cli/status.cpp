@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <map>
 
 #include "commands.hpp"
@@ -25,10 +26,11 @@ std::string duration(double seconds) {
 
 Command add_status(CLI::App& app, MpiEnvironment& mpi) {
   auto path = std::make_shared<std::string>();
-  app.add_option("file", *path, "results file (.h5)")->required();
-  app.footer("Example:\n  grokscope status results/demo.h5");
+  app.add_option("file", *path, "results file (.h5), or a study folder written by grokscope submit")->required();
+  app.footer("Example:\n  grokscope status results/demo.h5\n  grokscope status studies/omnigrok   # Slurm tasks and their files");
   return [path, &mpi]() {
     if (mpi.world_rank() != 0) return 0;
+    if (std::filesystem::is_directory(*path)) return print_study_status(*path);
     // Read-only and serial: safe while a job is writing (it only ever writes raw data).
     const ResultsFile file = ResultsFile::open(*path, false);
     std::printf("%-8s %-9s %9s %10s %9s %9s %8s  %s\n", "run", "status", "progress", "step", "train_acc",
