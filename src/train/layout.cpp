@@ -31,7 +31,7 @@ const std::map<std::string, Definition>& definitions() {
       {"velocity", {"distance_prev / steps since the previous checkpoint", "1/step"}},
       {"relative_change", {"|K - K0|_F / |K0|_F", ""}},
       {"alignment", {"centered kernel-target alignment of the class-traced NTK with one-hot labels", ""}},
-      {"effective_rank", {"exp(entropy of the normalized eigenvalues) of the class-traced NTK", ""}},
+      {"effective_rank", {"(sum of eigenvalues)^2 / sum of squared eigenvalues of the class-traced NTK", ""}},
       {"top_eigenvalue", {"largest eigenvalue of the class-traced NTK", ""}},
       {"kernel", {"the empirical NTK on the probe set, traced over outputs", ""}},
       {"mftma/capacity", {"MFTMA manifold capacity, harmonic mean over class manifolds", "points/dim"}},

@@ -17,6 +17,7 @@
 #include "grokscope/core/stop.hpp"
 #include "grokscope/model/network.hpp"
 #include "grokscope/train/geometry_tracker.hpp"
+#include "grokscope/train/instability.hpp"
 #include "grokscope/train/layout.hpp"
 #include "grokscope/train/ntk_tracker.hpp"
 #include "grokscope/train/step.hpp"
@@ -73,8 +74,7 @@ std::string fingerprint(const RunPoint& run) {
 struct LoopState {
   std::int64_t step = 0;
   std::size_t next_checkpoint = 0;
-  double running_min_loss = INFINITY;
-  bool in_spike = false;
+  SpikeDetector spikes;
   bool reached_full_train_accuracy = false;
   double wall_before = 0;  // wall seconds spent before this process resumed
   std::vector<CheckpointRecord> records;
@@ -127,8 +127,9 @@ void save_state(const std::string& path, const std::string& print, Network& mode
   archive.write("model", model_archive);
   archive.write("optimizer", optimizer_archive);
   archive.write("fingerprint", c10::IValue(print));
-  archive.write("loop", torch::tensor({double(s.step), double(s.next_checkpoint), s.running_min_loss,
-                                       double(s.in_spike), double(s.reached_full_train_accuracy), wall},
+  archive.write("loop", torch::tensor({double(s.step), double(s.next_checkpoint), s.spikes.running_min,
+                                       double(s.spikes.in_spike), double(s.reached_full_train_accuracy), wall,
+                                       s.spikes.first},
                                       torch::kFloat64));
   const std::size_t layers = s.records.empty() ? 0 : s.records.front().layer_norms.size();
   std::string names;
@@ -180,10 +181,11 @@ LoopState load_state(const std::string& path, const std::string& print, Network&
     auto l = loop.accessor<double, 1>();
     s.step = static_cast<std::int64_t>(l[0]);
     s.next_checkpoint = static_cast<std::size_t>(l[1]);
-    s.running_min_loss = l[2];
-    s.in_spike = l[3] != 0;
+    s.spikes.running_min = l[2];
+    s.spikes.in_spike = l[3] != 0;
     s.reached_full_train_accuracy = l[4] != 0;
     s.wall_before = l[5];
+    if (loop.numel() > 6) s.spikes.first = l[6];  // absent in states written before the floor existed
     s.records = records_from(records, static_cast<std::size_t>(shape[0].item<std::int64_t>()), metric_names);
     torch::Tensor snapshots;
     archive.read("snapshots", snapshots);
@@ -430,14 +432,7 @@ RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptio
         outcome.error = "loss became " + std::to_string(value) + " at step " + std::to_string(s.step);
         break;
       }
-      // Instability: a loss spike far above the running minimum (recorded once per spike).
-      if (value > 100.0 * s.running_min_loss && s.running_min_loss > 0) {
-        if (!s.in_spike) s.instabilities.push_back(s.step);
-        s.in_spike = true;
-      } else {
-        s.in_spike = false;
-      }
-      s.running_min_loss = std::min(s.running_min_loss, value);
+      if (s.spikes.observe(value)) s.instabilities.push_back(s.step);
 
       if (std::chrono::duration<double>(Clock::now() - last_log).count() >= log_every) {
         last_log = Clock::now();
