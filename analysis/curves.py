@@ -9,9 +9,14 @@ configured geometry layer). Needs Debian's python3-h5py, python3-numpy (and pyth
 --plot).
 """
 import argparse
+import os
+import sys
 
 import h5py
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from grokscope_analysis import load as gload  # noqa: E402
 
 
 def series(run, path, count):
@@ -20,12 +25,12 @@ def series(run, path, count):
 
 def load(f, run_id, layer):
     run = f["runs"][run_id]
-    count = int(run["completed"][()])
-    layers = [l for l in run.attrs.get("layers", "").split(",") if l]
+    count = gload.completed_count(run)
+    layers = [l for l in gload._text(run.attrs.get("layers", "")).split(",") if l]
     layer = layer or (layers[-1] if layers else None)
     return {
-        "label": run.attrs.get("label", run_id),
-        "status": run["status"][()].decode(),
+        "label": gload._text(run.attrs.get("label", run_id)),
+        "status": gload._text(run["status"][()]),
         "layer": layer,
         "step": run["steps"][:count],
         "train_acc": series(run, "metrics/train_accuracy", count),
@@ -76,7 +81,7 @@ def main():
     parser.add_argument("--layer")
     args = parser.parse_args()
     with h5py.File(args.results, "r") as f:
-        ids = args.runs.split(",") if args.runs else list(f["runs"])
+        ids = args.runs.split(",") if args.runs else gload.run_ids(f)
         all_curves = [load(f, r, args.layer) for r in ids]
     for c in all_curves:
         table(c)
