@@ -1,29 +1,18 @@
 #include <gtest/gtest.h>
 
+#include "unit/geometry_clouds.hpp"
 #include "grokscope/core/error.hpp"
 #include "grokscope/core/random.hpp"
 #include "grokscope/geometry/mftma.hpp"
 
 using namespace grokscope;
+using grokscope::test_data::gaussian;
 using Eigen::MatrixXd;
 
 namespace {
-MatrixXd gaussian(RandomStream& rng, long rows, long cols, double scale = 1.0) {
-  MatrixXd m(rows, cols);
-  for (long i = 0; i < rows; ++i)
-    for (long j = 0; j < cols; ++j) m(i, j) = scale * rng.normal();
-  return m;
-}
-// P manifolds of M points: a random center plus `radius` × Gaussian noise of `dims` dimensions
-// (dims = 0: the noise spans all N dimensions).
+// P manifolds of M points: a random center plus Gaussian noise of relative radius `radius`.
 std::vector<MatrixXd> clouds(long P, long M, long N, double radius, std::uint64_t seed) {
-  RandomStream rng(seed);
-  std::vector<MatrixXd> out;
-  for (long p = 0; p < P; ++p) {
-    const MatrixXd center = gaussian(rng, N, 1);
-    out.push_back(center.replicate(1, M) + gaussian(rng, N, M, radius / std::sqrt(double(N))));
-  }
-  return out;
+  return test_data::gaussian_clouds(P, M, N, radius / std::sqrt(double(N)), seed);
 }
 }  // namespace
 

@@ -3,22 +3,18 @@
 #include <cmath>
 #include <limits>
 
+#include "unit/geometry_clouds.hpp"
 #include "grokscope/core/error.hpp"
 #include "grokscope/core/random.hpp"
 #include "grokscope/geometry/representation.hpp"
 
 using namespace grokscope;
+using grokscope::test_data::gaussian;
 using Eigen::MatrixXd;
 using Eigen::VectorXd;
 
 namespace {
 
-MatrixXd gaussian(RandomStream& rng, long rows, long cols, double scale = 1.0) {
-  MatrixXd m(rows, cols);
-  for (long i = 0; i < rows; ++i)
-    for (long j = 0; j < cols; ++j) m(i, j) = scale * rng.normal();
-  return m;
-}
 
 MatrixXd orthonormal_columns(RandomStream& rng, long rows, long cols) {
   const MatrixXd a = gaussian(rng, rows, cols);

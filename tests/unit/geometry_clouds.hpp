@@ -1,0 +1,33 @@
+#pragma once
+// Synthetic manifolds shared by the geometry tests (unit tests only; header-only).
+#include <Eigen/Dense>
+
+#include <cstdint>
+#include <vector>
+
+#include "grokscope/core/random.hpp"
+
+namespace grokscope::test_data {
+
+// A rows × cols matrix of independent N(0, scale²) draws from `rng`, row by row.
+inline Eigen::MatrixXd gaussian(RandomStream& rng, long rows, long cols, double scale = 1.0) {
+  Eigen::MatrixXd m(rows, cols);
+  for (long i = 0; i < rows; ++i)
+    for (long j = 0; j < cols; ++j) m(i, j) = scale * rng.normal();
+  return m;
+}
+
+// P manifolds (N × M, one point a column): a random N(0, I) center (norm ≈ √N) plus Gaussian
+// noise of standard deviation `noise` per coordinate (so noise = r / √N gives points at relative
+// distance ≈ r from their center).
+inline std::vector<Eigen::MatrixXd> gaussian_clouds(long P, long M, long N, double noise, std::uint64_t seed) {
+  RandomStream rng(seed);
+  std::vector<Eigen::MatrixXd> out;
+  for (long p = 0; p < P; ++p) {
+    const Eigen::MatrixXd center = gaussian(rng, N, 1);
+    out.push_back(center.replicate(1, M) + gaussian(rng, N, M, noise));
+  }
+  return out;
+}
+
+}  // namespace grokscope::test_data
