@@ -16,7 +16,7 @@ packages=(
   libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools
   libeigen3-dev libyaml-cpp-dev libcli11-dev coinor-libclp-dev
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev python3-cvxopt
   # offline data
   dataset-fashion-mnist
   # python side (Debian's own interpreter, /usr/bin/python3)
