@@ -96,7 +96,13 @@ struct CenterSubspace {
   int K = 0;
 };
 
-CenterSubspace remove_center_subspace(const MatrixXd& centers, const MftmaOptions& options) {
+// The restarts of each K are independent given the previous K's solution, so they are dealt over
+// the ranks (restart r to rank r mod R); every rank then learns every restart's stability and takes
+// the winner's V from its owner. Each restart's numbers come from its own keyed stream and the same
+// code path on every rank count, so the choice (the first restart of greatest stability, as
+// sequentially) and the V are the same on 1 rank as on R.
+CenterSubspace remove_center_subspace(const MatrixXd& centers, const MftmaOptions& options, Communicator* comm) {
+  const int ranks = comm ? comm->size() : 1, rank = comm ? comm->rank() : 0;
   const long P = centers.cols();
   CenterSubspace out;
   // Centers relative to their mean, in an orthonormal basis of their span (P × (P−1)).
@@ -122,9 +128,10 @@ CenterSubspace remove_center_subspace(const MatrixXd& centers, const MftmaOption
   std::vector<MatrixXd> solutions;
   MatrixXd previous;
   for (long k = 1; k <= max_k; ++k) {
-    double best_stability = -1;
-    MatrixXd best;
+    std::vector<double> stability(static_cast<std::size_t>(options.restarts), 0.0);
+    std::vector<MatrixXd> mine(static_cast<std::size_t>(options.restarts));
     for (int rep = 0; rep < options.restarts; ++rep) {
+      if (rep % ranks != rank) continue;
       RandomStream stream(options.seed, {stream_tag("mftma-center-restart"), std::uint64_t(k), std::uint64_t(rep)});
       VectorXd s(P);
       for (long i = 0; i < P; ++i) s(i) = stream.normal();
@@ -133,9 +140,13 @@ CenterSubspace remove_center_subspace(const MatrixXd& centers, const MftmaOption
       if (k > 1) V0.rightCols(k - 1) = previous;
       const MatrixXd V = stiefel_cg(X, orthonormal_q(V0), options.max_cg_iterations);
       const MatrixXd X0 = X - X * V * V.transpose();
-      const double stability = (X0.rowwise().norm().array() / X.rowwise().norm().array()).minCoeff();
-      if (stability > best_stability) best_stability = stability, best = V;
+      stability[rep] = (X0.rowwise().norm().array() / X.rowwise().norm().array()).minCoeff();
+      mine[rep] = V;
     }
+    if (ranks > 1) comm->allreduce_sum(stability.data(), stability.size());  // each slot has one writer
+    const int winner = static_cast<int>(std::max_element(stability.begin(), stability.end()) - stability.begin());
+    MatrixXd best = winner % ranks == rank ? mine[winner] : MatrixXd(P - 1, k);
+    if (ranks > 1) comm->broadcast(best.data(), sizeof(double) * std::size_t(best.size()), winner % ranks);
     previous = best;
     solutions.push_back(best);
     residuals.push_back(mean_abs_row_cosine(X - X * best * best.transpose()));
@@ -209,49 +220,59 @@ MftmaResult mftma(const std::vector<MatrixXd>& manifolds, const MftmaOptions& op
       throw UsageError("MFTMA: the center of manifold " + std::to_string(m) + " is at the mean of all centers");
 
   // 2–3. Center correlation and the low-rank center subspace.
-  const CenterSubspace sub = remove_center_subspace(centers, options);
+  const CenterSubspace sub = remove_center_subspace(centers, options, comm);
 
   MftmaResult result;
   result.center_correlation = sub.center_correlation;
   result.residual_correlation = sub.residual;
   result.K = sub.K;
 
+  // 4–5 are sharded as one flat list of (manifold, sample) pairs, m·n_t + k, cut into contiguous
+  // blocks, one per rank: a rank then reduces only the manifolds its block touches (step 4's QR is,
+  // after the center subspace, the largest fixed cost), and the anchors are summed into one array
+  // so that every rank holds all of them in the same order (each slot is written by one rank).
+  const int ranks = comm ? comm->size() : 1, rank = comm ? comm->rank() : 0;
+  const long pairs = P * long(options.n_t);
+  const long first = pairs * rank / ranks, last = pairs * (rank + 1) / ranks;  // [first, last)
+
   // 4. Per-manifold inputs sD1 (D+1 × M): the center-subspace-free points relative to their center,
   // divided by the center's norm, reduced to at most M coordinates, with a constant 1 appended.
-  std::vector<MatrixXd> sd1(static_cast<std::size_t>(P));
-  std::vector<MatrixXd> reduced(static_cast<std::size_t>(P));
-  double largest_norm = 0;
-  for (long m = 0; m < P; ++m) {
-    reduced[m] = manifolds[m].colwise() - global;
-    if (sub.K > 0) reduced[m] -= sub.V * (sub.V.transpose() * reduced[m]);
-    largest_norm = std::max(largest_norm, reduced[m].rowwise().mean().norm());
-  }
-  for (long m = 0; m < P; ++m) {
-    const MatrixXd& Xr = reduced[m];
-    const VectorXd center = Xr.rowwise().mean();
-    const double norm = center.norm();
-    if (!(norm > kCenterTolerance * largest_norm))
+  // The centers are checked for every manifold on every rank (cheap), so all ranks agree on errors.
+  const auto project_out = [&](MatrixXd X) {
+    X.colwise() -= global;
+    if (sub.K > 0) X -= sub.V * (sub.V.transpose() * X);
+    return X;
+  };
+  const MatrixXd reduced_centers = project_out(centers);
+  const double largest_norm = reduced_centers.colwise().norm().maxCoeff();
+  for (long m = 0; m < P; ++m)
+    if (!(reduced_centers.col(m).norm() > kCenterTolerance * largest_norm))
       throw UsageError("MFTMA: manifold " + std::to_string(m) +
                        "'s center vanishes once the center subspace is removed (its center is at the global mean)");
-    MatrixXd S = (Xr.colwise() - center) / norm;
+  std::vector<MatrixXd> sd1(static_cast<std::size_t>(P));
+  std::vector<long> offset(static_cast<std::size_t>(P) + 1, 0);
+  for (long m = 0; m < P; ++m) {
+    const long D1 = std::min(N, long(manifolds[m].cols())) + 1;
+    offset[m + 1] = offset[m] + long(options.n_t) * D1;
+    if (last <= m * options.n_t || (m + 1) * options.n_t <= first) continue;  // not this rank's
+    const MatrixXd Xr = project_out(manifolds[m]);
+    const VectorXd center = Xr.rowwise().mean();
+    MatrixXd S = (Xr.colwise() - center) / center.norm();
     if (S.rows() > S.cols()) S = orthonormal_q(S).transpose() * S;
     sd1[m].resize(S.rows() + 1, S.cols());
     sd1[m].topRows(S.rows()) = S;
     sd1[m].bottomRows(1).setOnes();
   }
 
-  // 5. Anchors for every (manifold, sample): this rank's share, then summed into one array so that
-  // every rank holds all anchors in the same order (each slot is written by exactly one rank).
-  std::vector<long> offset(static_cast<std::size_t>(P) + 1, 0);
-  for (long m = 0; m < P; ++m) offset[m + 1] = offset[m] + long(options.n_t) * sd1[m].rows();
+  // 5. Anchors for this rank's (manifold, sample) pairs.
   std::vector<double> anchors(static_cast<std::size_t>(offset[P]), 0.0), ts(anchors.size(), 0.0);
-  const int ranks = comm ? comm->size() : 1, rank = comm ? comm->rank() : 0;
-  for (long m = 0; m < P; ++m) {
+  for (long m = first / std::max(options.n_t, 1); m < P && m * options.n_t < last; ++m) {
     const MatrixXd& S = sd1[m];
     const long D1 = S.rows(), D = D1 - 1;
     const Nnls nnls(S);
     for (int k = 0; k < options.n_t; ++k) {
-      if ((m * options.n_t + k) % ranks != rank) continue;
+      const long pair = m * options.n_t + k;
+      if (pair < first || pair >= last) continue;
       RandomStream stream(options.seed, {stream_tag("mftma-t"), std::uint64_t(m), std::uint64_t(k)});
       VectorXd t(D1);
       for (long i = 0; i < D1; ++i) t(i) = stream.normal();
@@ -277,7 +298,7 @@ MftmaResult mftma(const std::vector<MatrixXd>& manifolds, const MftmaOptions& op
   // 6. Capacity, radius, dimension per manifold; 7. summaries.
   double inverse_capacity = 0;
   for (long m = 0; m < P; ++m) {
-    const long D1 = sd1[m].rows(), D = D1 - 1, n = options.n_t;
+    const long n = options.n_t, D1 = (offset[m + 1] - offset[m]) / n, D = D1 - 1;
     const Eigen::Map<const MatrixXd> s_all(anchors.data() + offset[m], D1, n);
     const Eigen::Map<const MatrixXd> t_all(ts.data() + offset[m], D1, n);
     double slam = 0;

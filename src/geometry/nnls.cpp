@@ -17,7 +17,9 @@ NnlsResult Nnls::solve(const Eigen::VectorXd& t) const {
   NnlsResult result;
   result.a = Eigen::VectorXd::Zero(n);
   std::vector<char> passive(static_cast<std::size_t>(n), 0), rejected(static_cast<std::size_t>(n), 0);
-  PassiveCholesky chol(n);
+  // At most rank(S) ≤ rows(S) columns are ever passive (dependent ones are rejected), which keeps
+  // the factor small when S has many more columns (points) than rows (dimensions).
+  PassiveCholesky chol(std::min<long>(n, S_.rows()));
   const int max_iterations = 3 * n + 10;
   // w = Sᵀ(t − S a) = Sᵀt − G a: the negative gradient; positive entries may enter.
   Eigen::VectorXd w = st;
@@ -67,7 +69,9 @@ NnlsResult Nnls::solve(const Eigen::VectorXd& t) const {
         }
       }
     }
-    w = st - gram_ * result.a;
+    // λ is zero off the passive set: O(n·|P|) instead of a full GEMV.
+    w = st;
+    for (const int j : chol.columns()) w.noalias() -= result.a(j) * gram_.col(j);
     std::fill(rejected.begin(), rejected.end(), 0);
   }
   return result;
