@@ -18,7 +18,7 @@ rm -rf "$work"; mkdir -p "$work"
 
 # One checkpoint's work at the seed's scale per probe (256 probes, 2560 x 2560 kernel) and
 # 100 points per class for geometry on every layer, at 4 checkpoints (steps 0..3).
-heavy=(configs/demo.yaml model.init_scale=8 train.steps=3 checkpoints.per_decade=1 checkpoints.extra=1,2
+heavy=(configs/demo.yaml model.init_scale=8 train.steps=3 checkpoints.per_decade=1 "checkpoints.extra=[1,2]"
        metrics.ntk.probe_size=256 metrics.geometry.points_per_class=100 metrics.geometry.n_t=200
        metrics.ntk.store_kernels=true parallel.threads=1)
 for round in 1 2; do
