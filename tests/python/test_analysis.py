@@ -316,3 +316,24 @@ def test_condition_onsets_match_cpp_report(results_file, report_json):
             row = mine.loc[(c["condition"], metric)]
             assert row["n"] == s["n"], (c["condition"], metric)
             assert same(row["median"], s["median"]), (c["condition"], metric, row["median"], s["median"])
+
+
+def test_results_tables_lay_out_the_report(results_file, report_json, tmp_path):
+    """analysis/results_tables.py prints the report's own numbers: every condition's test-accuracy
+    50% onset median and its delay, and one row per run."""
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report_json))
+    layers = ",".join(k.split("/")[1] for k in report_json["runs"][0]["onsets"] if k.endswith("/mftma/capacity"))
+    assert layers, "the fixture study computes geometry"
+    proc = subprocess.run([sys.executable, str(REPO / "analysis" / "results_tables.py"), str(path), "--layers", layers],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    for c in report_json["conditions"]:
+        rows = [line for line in lines if line.startswith(f"| {c['condition']} |")]
+        assert len(rows) == 4, rows  # onsets, 10% and 90%, delays
+        test = c["onsets"]["metrics/test_accuracy"]
+        if test["median"] is not None:
+            assert f"{test['median']:.3g} [{test['low']:.3g}, {test['high']:.3g}] ({test['n']})" in rows[0]
+    for r in report_json["runs"]:
+        assert sum(line.startswith(f"| {r['id']} |") for line in lines) == 1
