@@ -34,47 +34,48 @@ def main():
              "ntk/train/distance_init": "NTK dist (train probe)", "ntk/test/distance_init": "NTK dist (test probe)"}
     names.update({f"geometry/{layer}/mftma/capacity": f"capacity {layer}" for layer in layers})
 
-    print("50% onsets, steps: median [95% bootstrap interval] (n seeds)\n")
-    print("| condition | " + " | ".join(names[k] for k in onset_keys) + " |")
-    print("| --- " * (len(onset_keys) + 1) + "|")
-    for c in report["conditions"]:
-        print(f"| {c['condition']} | " + " | ".join(cell(c["onsets"].get(k)) for k in onset_keys) + " |")
+    def table(title, header, rows):
+        print(title + "\n")
+        print("| " + " | ".join(header) + " |")
+        print("| --- " * len(header) + "|")
+        for row in rows:
+            print("| " + " | ".join(row) + " |")
 
-    print("\nWhere each rise starts and ends: 10% and 90% onsets, steps, median over the done seeds [min, max]\n")
-    print("| condition | fraction | " + " | ".join(names[k] for k in onset_keys) + " |")
-    print("| --- " * (len(onset_keys) + 2) + "|")
-    for c in report["conditions"]:
+    conds = report["conditions"]
+    table("50% onsets, steps: median [95% bootstrap interval] (n seeds)",
+          ["condition"] + [names[k] for k in onset_keys],
+          [[c["condition"]] + [cell(c["onsets"].get(k)) for k in onset_keys] for c in conds])
+
+    def spread(runs, key, fraction):
+        values = sorted(r["onsets"][key][fraction] for r in runs
+                        if r["onsets"].get(key) and r["onsets"][key].get(fraction) is not None)
+        return f"{statistics.median(values):.3g} [{values[0]:.3g}, {values[-1]:.3g}]" if values else "–"
+
+    rows = []
+    for c in conds:
         runs = [r for r in report["runs"] if r["condition"] == c["condition"] and r["status"] == "done"]
-        for fraction in ("0.1", "0.9"):
-            cells = []
-            for k in onset_keys:
-                values = sorted(r["onsets"][k][fraction] for r in runs
-                                if r["onsets"].get(k) and r["onsets"][k].get(fraction) is not None)
-                cells.append(f"{statistics.median(values):.3g} [{values[0]:.3g}, {values[-1]:.3g}]" if values else "–")
-            print(f"| {c['condition']} | {float(fraction):.0%} | " + " | ".join(cells) + " |")
+        rows += [[c["condition"], f"{float(f):.0%}"] + [spread(runs, k, f) for k in onset_keys] for f in ("0.1", "0.9")]
+    table("\nWhere each rise starts and ends: 10% and 90% onsets, steps, median over the done seeds [min, max]",
+          ["condition", "fraction"] + [names[k] for k in onset_keys], rows)
 
     delay_keys = ["test_over_train", "ntk/train/distance_init_over_test", "ntk/test/distance_init_over_test"]
     delay_keys += [f"geometry/{layer}/mftma/capacity_over_test" for layer in layers]
     dnames = {"test_over_train": "test / train acc", "ntk/train/distance_init_over_test": "NTK (train) / test acc",
               "ntk/test/distance_init_over_test": "NTK (test) / test acc"}
     dnames.update({f"geometry/{layer}/mftma/capacity_over_test": f"capacity {layer} / test acc" for layer in layers})
-    print("\nDelays: ratio of 50% onsets, median [95% bootstrap interval] (n seeds); < 1: before the test-accuracy onset\n")
-    print("| condition | " + " | ".join(dnames[k] for k in delay_keys) + " |")
-    print("| --- " * (len(delay_keys) + 1) + "|")
-    for c in report["conditions"]:
-        print(f"| {c['condition']} | " + " | ".join(cell(c["delays"].get(k)) for k in delay_keys) + " |")
+    table("\nDelays: ratio of 50% onsets, median [95% bootstrap interval] (n seeds); < 1: before the test-accuracy onset",
+          ["condition"] + [dnames[k] for k in delay_keys],
+          [[c["condition"]] + [cell(c["delays"].get(k)) for k in delay_keys] for c in conds])
 
-    print("\nPer run: status, instability events (steps), one at the test-accuracy onset?\n")
-    print("| run | label | status | test acc onset | instabilities | at test onset |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    rows = []
     for r in report["runs"]:
         test = r["onsets"].get("metrics/test_accuracy", {}).get("0.5")
         steps = ", ".join(f"{s:g}" for s in r["instabilities"][:8]) + (" …" if len(r["instabilities"]) > 8 else "")
-        print(f"| {r['id']} | {r['label']} | {r['status']} | {test:.4g} | {r['instability_count']}"
-              f"{': ' + steps if steps else ''} | {'yes' if r['instability_at_test_onset'] else 'no'} |"
-              if test is not None else
-              f"| {r['id']} | {r['label']} | {r['status']} | – | {r['instability_count']} | – |")
-
+        rows.append([r["id"], r["label"], r["status"], "–" if test is None else f"{test:.4g}",
+                     f"{r['instability_count']}{': ' + steps if steps else ''}",
+                     "–" if test is None else ("yes" if r["instability_at_test_onset"] else "no")])
+    table("\nPer run: status, instability events (steps), one at the test-accuracy onset?",
+          ["run", "label", "status", "test acc onset", "instabilities", "at test onset"], rows)
 
 if __name__ == "__main__":
     main()

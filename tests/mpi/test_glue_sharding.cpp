@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "grokscope/core/random.hpp"
+#include "unit/geometry_clouds.hpp"
 #include "grokscope/dist/mpi.hpp"
 #include "grokscope/geometry/glue.hpp"
 
@@ -11,16 +11,8 @@ using namespace grokscope;
 // reduced array).
 TEST(MPI, GlueIsIdenticalWhateverTheRanks) {
   MpiCommunicator world(MPI_COMM_WORLD);
-  RandomStream rng(8);
-  std::vector<Eigen::MatrixXd> manifolds;
-  for (int p = 0; p < 6; ++p) {
-    Eigen::MatrixXd m(30, 12 + p);
-    for (long i = 0; i < m.rows(); ++i) {
-      const double center = rng.normal();
-      for (long j = 0; j < m.cols(); ++j) m(i, j) = center + 0.4 * rng.normal();
-    }
-    manifolds.push_back(m);
-  }
+  auto manifolds = test_data::gaussian_clouds(6, 17, 30, 0.4, 8);
+  for (int p = 0; p < 6; ++p) manifolds[p] = manifolds[p].leftCols(12 + p).eval();  // unequal sizes
   GlueOptions o;
   o.n_t = 37;  // several blocks of samples, the last one partial
   const GlueResult alone = glue(manifolds, o);

@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "grokscope/core/random.hpp"
+#include "unit/geometry_clouds.hpp"
 #include "grokscope/dist/mpi.hpp"
 #include "grokscope/geometry/mftma.hpp"
 
@@ -11,16 +11,7 @@ using namespace grokscope;
 // array, the winning restart's V broadcast by its owner). An odd restart count deals unevenly.
 TEST(MPI, MftmaIsIdenticalWhateverTheRanks) {
   MpiCommunicator world(MPI_COMM_WORLD);
-  RandomStream rng(8);
-  std::vector<Eigen::MatrixXd> manifolds;
-  for (int p = 0; p < 5; ++p) {
-    Eigen::MatrixXd m(30, 12);
-    for (long i = 0; i < m.rows(); ++i) {
-      const double center = rng.normal();
-      for (long j = 0; j < m.cols(); ++j) m(i, j) = center + 0.2 * rng.normal();
-    }
-    manifolds.push_back(m);
-  }
+  const auto manifolds = test_data::gaussian_clouds(5, 12, 30, 0.2, 8);
   for (const int restarts : {10, 3}) {
     MftmaOptions o;
     o.n_t = 37;

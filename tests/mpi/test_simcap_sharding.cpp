@@ -1,6 +1,6 @@
 #include <gtest/gtest.h>
 
-#include "grokscope/core/random.hpp"
+#include "unit/geometry_clouds.hpp"
 #include "grokscope/dist/mpi.hpp"
 #include "grokscope/geometry/simcap.hpp"
 
@@ -10,16 +10,7 @@ using namespace grokscope;
 // each dichotomy's LPs depend only on itself, and the reduced counts are integers).
 TEST(MPI, SimcapIsIdenticalWhateverTheRanks) {
   MpiCommunicator world(MPI_COMM_WORLD);
-  RandomStream rng(9);
-  std::vector<Eigen::MatrixXd> manifolds;
-  for (int p = 0; p < 7; ++p) {
-    Eigen::MatrixXd m(24, 10);
-    for (long i = 0; i < m.rows(); ++i) {
-      const double center = rng.normal();
-      for (long j = 0; j < m.cols(); ++j) m(i, j) = center + 0.25 * rng.normal();
-    }
-    manifolds.push_back(m);
-  }
+  const auto manifolds = test_data::gaussian_clouds(7, 10, 24, 0.25, 9);
   SimcapOptions o;
   o.dichotomies = 21;  // not a multiple of 2: the ranks get unequal shares
   o.seed = 4;

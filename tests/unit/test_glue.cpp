@@ -20,11 +20,8 @@ using Eigen::VectorXd;
 namespace {
 
 
-// P manifolds of M points in N dimensions: a random center of norm ≈ √N plus `radius` × √N-scaled
-// Gaussian noise, so `radius` is the manifold radius relative to the center norm.
-std::vector<MatrixXd> clouds(long P, long M, long N, double radius, std::uint64_t seed) {
-  return test_data::gaussian_clouds(P, M, N, radius, seed);
-}
+// P manifolds of M points in N dimensions; the radius is relative to the center's norm.
+constexpr auto clouds = test_data::gaussian_clouds;
 
 // rᵀG⁺r through an SVD (the engine uses an eigendecomposition).
 double pinv_quadratic(const MatrixXd& G, const VectorXd& r, double cutoff) {

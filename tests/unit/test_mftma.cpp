@@ -11,12 +11,8 @@ using namespace grokscope;
 using grokscope::test_data::gaussian;
 using Eigen::MatrixXd;
 
-namespace {
-// P manifolds of M points: a random center plus Gaussian noise of relative radius `radius`.
-std::vector<MatrixXd> clouds(long P, long M, long N, double radius, std::uint64_t seed) {
-  return test_data::gaussian_clouds(P, M, N, radius / std::sqrt(double(N)), seed);
-}
-}  // namespace
+// P manifolds of M points, each at distance `distance` from its random center (norm ≈ √N).
+constexpr auto clouds = test_data::clouds_at_distance;
 
 namespace {
 // The mean-field capacity of L2 balls of radius R in D dimensions at κ = 0 (Chung, Lee &

@@ -18,10 +18,8 @@ using Eigen::VectorXd;
 namespace {
 
 
-// P manifolds of M points: a random center plus `radius` × Gaussian noise (as in test_mftma).
-std::vector<MatrixXd> clouds(long P, long M, long N, double radius, std::uint64_t seed) {
-  return test_data::gaussian_clouds(P, M, N, radius / std::sqrt(double(N)), seed);
-}
+// P manifolds of M points, each at distance `distance` from its random center (norm ≈ √N).
+constexpr auto clouds = test_data::clouds_at_distance;
 
 // One single-point manifold per column.
 std::vector<MatrixXd> point_manifolds(const MatrixXd& points) {
