@@ -120,6 +120,9 @@ std::vector<KeySpec> build_schema() {
             2, 1e6),
       range(key("metrics.geometry.n_t", K::Int, int64_t{200}, "Gaussian samples per manifold"), 1,
             1e7),
+      range(key("metrics.geometry.glue_n_t", K::Int, int64_t{0},
+                "GLUE's Gaussian samples (0 = n_t): GLUE costs ~15x MFTMA per sample on real layers"),
+            0, 1e7),
       range(key("metrics.geometry.kappa", K::Float, 0.0, "margin (only 0 is supported)"), 0, 0),
       key("metrics.store_params", K::Bool, false, "store the parameters at every checkpoint"),
       // --- output and parallel layout ----------------------------------------------------------

@@ -50,6 +50,9 @@ GeometryTracker::GeometryTracker(const Config& config, std::vector<std::string> 
       classes_(classes),
       comm_(comm),
       n_t_(static_cast<int>(config.integer("metrics.geometry.n_t"))),
+      glue_n_t_(config.integer("metrics.geometry.glue_n_t") > 0
+                    ? static_cast<int>(config.integer("metrics.geometry.glue_n_t"))
+                    : n_t_),
       seed_(static_cast<std::uint64_t>(config.integer("data.seed"))) {}
 
 std::vector<std::string> GeometryTracker::resolve_layers(const Config& config, const Network& model) {
@@ -143,7 +146,7 @@ void GeometryTracker::measure(Network& model, MetricValues& scalars, ArrayValues
     }
     if (uses(methods_, "glue")) {
       GlueOptions o;
-      o.n_t = n_t_;
+      o.n_t = glue_n_t_;
       o.seed = seed_;
       GlueResult r;
       const bool ok = guarded("GLUE", [&] { r = glue(manifolds, o, comm_); });

@@ -46,7 +46,7 @@ class GeometryTracker {
   Inputs inputs_;
   std::int64_t classes_;
   Communicator* comm_;
-  int n_t_;
+  int n_t_, glue_n_t_;  // Gaussian samples of MFTMA and of GLUE
   std::uint64_t seed_;
 };
 
