@@ -2,12 +2,19 @@
 """Markdown tables of a study's onsets and delays, from `grokscope report FILE --json`.
 
 usage: analysis/results_tables.py REPORT.json [--layers relu1,relu2,logits]
+                                   [--results FILE.h5 --steps 0,100,1000,10000,100000]
 
 Prints, per condition (a grid point over its seeds): the 50% onset step of train and test accuracy,
 the NTK distance to init (each probe) and MFTMA capacity (each layer) as median [95% bootstrap
 interval] (n seeds), and their 10% and 90% onsets (median over seeds [min, max]); the delays as ratios to the test-accuracy onset; and per run the instability
 events and whether one falls at the test-accuracy onset. The numbers are the report's own; this
 script only lays them out (used for docs/results.md).
+
+With --results (the study's results file) it also prints the curves' medians over the done seeds
+at chosen steps: per run the value at the last checkpoint at or before each step (the runs of a
+study share one schedule, so that checkpoint is the same for all), of test accuracy, the NTK
+distance to init (train probe), the MFTMA capacity of the last two layers and the total weight
+norm. This needs Debian's python3-h5py and python3-pandas.
 """
 import argparse
 import json
@@ -25,6 +32,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("report")
     ap.add_argument("--layers", default="relu1,relu2,logits")
+    ap.add_argument("--results", help="the study's results file, for the table of curves at chosen steps")
+    ap.add_argument("--steps", default="0,100,1000,10000,100000", help="steps of that table (comma-separated)")
     args = ap.parse_args()
     report = json.load(open(args.report))
     layers = args.layers.split(",")
@@ -76,6 +85,39 @@ def main():
                      "–" if test is None else ("yes" if r["instability_at_test_onset"] else "no")])
     table("\nPer run: status, instability events (steps), one at the test-accuracy onset?",
           ["run", "label", "status", "test acc onset", "instabilities", "at test onset"], rows)
+
+    if args.results:
+        snapshot_table(args.results, [int(x) for x in args.steps.split(",")], layers[-2:], table)
+
+
+def snapshot_table(results, steps, layers, table):
+    """Medians over the done seeds of each condition's curves at `steps` (see the module doc)."""
+    import os
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from grokscope_analysis import load
+
+    quantities = [("metrics/test_accuracy", "test accuracy"), ("ntk/train/distance_init", "NTK distance to init (train probe)")]
+    quantities += [(f"geometry/{layer}/mftma/capacity", f"capacity {layer}") for layer in layers]
+    quantities.append(("metrics/weight_norm", "total weight norm"))
+    tidy = load.load_tidy(results, metrics=[q for q, _ in quantities], attributes=False)
+    tidy = tidy[tidy["status"] == "done"]
+    schedule = sorted(tidy["step"].unique())
+    at = [max((s for s in schedule if s <= step), default=None) for step in steps]
+    rows = []
+    for condition, group in tidy.groupby("condition", sort=False):
+        for metric, name in quantities:
+            curve = group[group["metric"] == metric]
+            if curve.empty:
+                continue
+            row = [condition, name]
+            for step in at:
+                values = curve[curve["step"] == step]["value"] if step is not None else []
+                row.append(f"{statistics.median(values):.3g}" if len(values) else "–")
+            rows.append(row)
+    table("\nMedians over the done seeds of the curves at chosen steps (the last checkpoint at or before each)",
+          ["condition", "quantity"] + [f"step {s:,}".replace(",", " ") if s is not None else "–" for s in at], rows)
+
 
 if __name__ == "__main__":
     main()

@@ -337,3 +337,31 @@ def test_results_tables_lay_out_the_report(results_file, report_json, tmp_path):
             assert f"{test['median']:.3g} [{test['low']:.3g}, {test['high']:.3g}] ({test['n']})" in rows[0]
     for r in report_json["runs"]:
         assert sum(line.startswith(f"| {r['id']} |") for line in lines) == 1
+
+
+def test_results_tables_curves_at_steps_are_seed_medians(results_file, report_json, tmp_path):
+    """--results/--steps: each cell is the median over the condition's done runs of the value at the
+    last checkpoint at or before the step, recomputed here with h5py and numpy."""
+    path = tmp_path / "report.json"
+    path.write_text(json.dumps(report_json))
+    layers = [k.split("/")[1] for k in report_json["runs"][0]["onsets"] if k.endswith("/mftma/capacity")]
+    with h5py.File(results_file, "r") as f:
+        schedule = f["runs"][sorted(f["runs"])[0]]["steps"][:]
+    between = int(schedule[-1]) - 1  # not a checkpoint: must read the one before it
+    assert between not in schedule
+    proc = subprocess.run([sys.executable, str(REPO / "analysis" / "results_tables.py"), str(path),
+                           "--layers", ",".join(layers), "--results", str(results_file),
+                           "--steps", f"0,{between},{int(schedule[-1])}"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    with h5py.File(results_file, "r") as f:
+        for c in report_json["conditions"]:
+            ids = [r["id"] for r in report_json["runs"] if r["condition"] == c["condition"] and r["status"] == "done"]
+            row = [line for line in lines if line.startswith(f"| {c['condition']} | test accuracy |")]
+            assert len(row) == 1, lines
+            cells = [x.strip() for x in row[0].strip("|").split("|")][2:]
+            for cell_text, step in zip(cells, [0, between, int(schedule[-1])]):
+                k = int(np.searchsorted(schedule, step, side="right")) - 1
+                expected = np.median([f["runs"][rid]["metrics/test_accuracy"][k] for rid in ids])
+                assert cell_text == f"{expected:.3g}", (c["condition"], step, cell_text, expected)
