@@ -206,7 +206,8 @@ Command add_run(CLI::App& app, MpiEnvironment& mpi) {
     };
     check_output(mpi, out, config, args->resume);
 
-    apply_thread_policy(threads_per_rank(static_cast<int>(config.integer("parallel.threads")), mpi.node_size()));
+    const int threads = threads_per_rank(static_cast<int>(config.integer("parallel.threads")), mpi.node_size());
+    apply_thread_policy(threads);
     const auto group = MpiCommunicator::split_groups(MPI_COMM_WORLD, static_cast<int>(config.integer("parallel.group_size")));
     const bool leader = group->rank() == 0;
     // Decided before the file exists, so a bad device request leaves nothing behind.
@@ -256,6 +257,7 @@ Command add_run(CLI::App& app, MpiEnvironment& mpi) {
         options.device = device.kind;
         options.device_index = device.index;
         options.device_group = device_group.get();
+        options.threads = threads;
         std::vector<std::string> layer_names;
         options.on_checkpoint = [&](const CheckpointRecord& r) {
           if (!leader) return;

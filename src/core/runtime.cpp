@@ -50,11 +50,19 @@ void warn_if_slow_blas() {
                   "or select it with update-alternatives --config libblas.so.3-x86_64-linux-gnu");
 }
 
-void set_blas_threads(int threads) {
-  using SetThreads = void (*)(int);
-  if (auto* fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads")))
-    fn(threads);
+namespace {
+using SetThreads = void (*)(int);
+SetThreads openblas_set_num_threads() {
+  static const auto fn = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"));
+  return fn;
 }
+}  // namespace
+
+void set_blas_threads(int threads) {
+  if (auto* fn = openblas_set_num_threads()) fn(threads);
+}
+
+bool blas_threads_settable() { return openblas_set_num_threads() != nullptr; }
 
 int threads_per_rank(int requested, int ranks_on_node) {
   if (requested > 0) return requested;

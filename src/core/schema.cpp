@@ -91,6 +91,9 @@ std::vector<KeySpec> build_schema() {
              {"shuffle", "iid"}),
       one_of(key("train.dtype", K::String, std::string("float32"), "floating-point type"),
              {"float32", "float64"}),
+      key("train.fused_step", K::Bool, true,
+          "train MLPs on the CPU with the hand-fused step (split over the rank's threads); "
+          "false = LibTorch autograd (CNNs and GPUs always use autograd)"),
       range(key("train.log_every_seconds", K::Float, 10.0, "interval of the progress line"), 0,
             kInf),
       // --- checkpoints -------------------------------------------------------------------------

@@ -16,6 +16,8 @@
 #include "grokscope/core/schedule.hpp"
 #include "grokscope/core/stop.hpp"
 #include "grokscope/model/network.hpp"
+#include "grokscope/model/mlp.hpp"
+#include "grokscope/train/fused_mlp.hpp"
 #include "grokscope/train/geometry_tracker.hpp"
 #include "grokscope/train/instability.hpp"
 #include "grokscope/train/layout.hpp"
@@ -301,6 +303,15 @@ RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptio
     geometry = std::make_unique<GeometryTracker>(c, GeometryTracker::resolve_layers(c, *model), std::move(g),
                                                  data.classes, options.group);
   }
+  // Created after the state is loaded: it binds to the optimizer's (restored) state entries.
+  std::unique_ptr<FusedMlpStep> fused;
+  if (c.flag("train.fused_step") && FusedMlpStep::unsupported_reason(*model, c).empty())
+    fused = std::make_unique<FusedMlpStep>(dynamic_cast<MlpImpl&>(*model), *optimizer, c, options.threads);
+  logging::info_all(run.id + ": training step " +
+                    (fused ? "fused MLP on " + std::to_string(fused->team_size()) + " thread(s)"
+                           : std::string("LibTorch autograd") +
+                                 (c.flag("train.fused_step") ? " (" + FusedMlpStep::unsupported_reason(*model, c) + ")"
+                                                             : "")));
   const bool store_kernels = ntk && c.flag("metrics.ntk.store_kernels");
   const bool store_params = c.flag("metrics.store_params");
 
@@ -418,12 +429,17 @@ RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptio
         rows = draw.data();
       }
       const auto step_begin = Clock::now();
-      model->train();
-      const torch::Tensor index =
-          torch::from_blob(const_cast<std::int64_t*>(rows), {count}, torch::kInt64).to(device);
-      const double value = train_step(*model, *optimizer, x_train.index_select(0, index),
-                                      y_train.index_select(0, index), loss_name, data.classes)
-                               .item<double>();
+      double value = 0;
+      if (fused) {
+        value = fused->step(x_train, y_train, rows, count);
+      } else {
+        model->train();
+        const torch::Tensor index =
+            torch::from_blob(const_cast<std::int64_t*>(rows), {count}, torch::kInt64).to(device);
+        value = train_step(*model, *optimizer, x_train.index_select(0, index), y_train.index_select(0, index),
+                           loss_name, data.classes)
+                    .item<double>();
+      }
       t_train += std::chrono::duration<double>(Clock::now() - step_begin).count();
       ++s.step;
 

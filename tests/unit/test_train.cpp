@@ -166,7 +166,7 @@ TEST(Train, ResumeRefusesAnotherConfigAndACorruptState) {
 TEST(Train, DivergenceIsAStatusNotACrash) {
   const Datasets data = blobs(60, 30);
   const RunOutcome out = train_run(point({"train.optimizer=sgd", "train.lr=1e4", "model.init_scale=10"}), data, {});
-  EXPECT_EQ(out.status, "diverged");
+  EXPECT_EQ(out.status, "diverged") << out.error;
   EXPECT_NE(out.error.find("loss became"), std::string::npos);
 }
 
@@ -188,4 +188,26 @@ TEST(Train, CnnTrainsThroughTheSameLoop) {
   EXPECT_EQ(out.status, "done");
   EXPECT_EQ(out.layer_norm_names, (std::vector<std::string>{"conv1", "logits"}));
   EXPECT_LT(out.records.back().train_loss, out.records.front().train_loss);
+}
+
+// The trainer's fused MLP step (the default on the CPU) gives the same run on 1 and 2 threads, bit
+// for bit, and the same run as LibTorch autograd up to rounding (float64).
+TEST(Train, FusedStepSameOnAnyThreadCountAndAgreesWithAutograd) {
+  const Datasets data = blobs(60, 30);
+  const RunPoint run = point({"train.dtype=float64", "metrics.ntk.enabled=false", "metrics.geometry.enabled=false"});
+  TrainOptions one, two;
+  two.threads = 2;
+  const RunOutcome a = train_run(run, data, one), b = train_run(run, data, two);
+  expect_same_records(a, b);
+  const RunOutcome autograd = train_run(point({"train.dtype=float64", "metrics.ntk.enabled=false",
+                                               "metrics.geometry.enabled=false", "train.fused_step=false"}),
+                                        data, one);
+  ASSERT_EQ(a.records.size(), autograd.records.size());
+  for (std::size_t i = 0; i < a.records.size(); ++i) {
+    EXPECT_NEAR(a.records[i].train_loss, autograd.records[i].train_loss, 1e-9 * autograd.records[i].train_loss)
+        << "checkpoint " << i;
+    EXPECT_NEAR(a.records[i].weight_norm, autograd.records[i].weight_norm, 1e-9 * autograd.records[i].weight_norm);
+    EXPECT_EQ(a.records[i].test_accuracy, autograd.records[i].test_accuracy) << "checkpoint " << i;
+  }
+  EXPECT_GT(a.records.back().train_accuracy, 0.9);  // it learned
 }

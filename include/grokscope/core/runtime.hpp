@@ -22,6 +22,8 @@ BlasInfo loaded_blas();
 void warn_if_slow_blas();
 // Sets OpenBLAS's own thread count when OpenBLAS is loaded; no-op otherwise.
 void set_blas_threads(int threads);
+// Whether set_blas_threads takes effect (the loaded BLAS is OpenBLAS).
+bool blas_threads_settable();
 // Cores for one rank: `requested` if > 0, else hardware cores / ranks on this node (at least 1).
 int threads_per_rank(int requested, int ranks_on_node);
 

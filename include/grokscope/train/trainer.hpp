@@ -61,6 +61,9 @@ struct TrainOptions {
   // The group's communicator for DEVICE buffers (NCCL on GPUs); nullptr = use `group`. The NTK is
   // reduced over it; geometry (host Eigen buffers) always over `group`.
   Communicator* device_group = nullptr;
+  // The cores this rank owns (the thread policy's count, apply_thread_policy): the fused MLP step
+  // splits each batch over that many threads.
+  int threads = 1;
   // Stop (as if killed) after this many checkpoints in this call; 0 = never. For resume tests.
   std::size_t stop_after_checkpoints = 0;
 };
