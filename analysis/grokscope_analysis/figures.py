@@ -74,6 +74,17 @@ def seed_band(tidy: pd.DataFrame, condition: str, metric: str, band: str = "minm
                          "n": wide.notna().sum(axis=1).to_numpy()})
 
 
+def seeds_with_data(runs: pd.DataFrame, run_ids) -> int:
+    """How many of the runs have at least one checkpoint (a study still running has runs without)."""
+    return int((runs.loc[runs["run_id"].isin(list(run_ids)), "completed"] > 0).sum())
+
+
+def seeds_text(runs: pd.DataFrame, run_ids) -> str:
+    """'3 seeds', or '1 seed of 5' while some of the condition's runs have no checkpoint yet."""
+    n, total = seeds_with_data(runs, run_ids), len(list(run_ids))
+    return f"{n} seed{'s' if n != 1 else ''}" + (f" of {total}" if n < total else "")
+
+
 def condition_onset(tidy: pd.DataFrame, condition: str, metric: str, fraction: float = 0.5):
     """Median over the condition's runs of their onset steps (runs with no onset are left out), over
     the runs with status 'done' as `grokscope report` does, or over all runs while none is done;
@@ -193,8 +204,10 @@ def curves_figure(src, condition: str, out: str, layers=None, tidy=None, runs=No
     for ax in axes[-1]:
         ax.set_xlabel(STEP_LABEL, fontsize=8)
         ax.xaxis.set_tick_params(labelbottom=True)
-    n = len(run_ids)
-    what = "1 seed" if n == 1 else f"{n} seeds: median, band = {'IQR' if band == 'iqr' else 'min-max'} over seeds"
+    n = seeds_with_data(runs, run_ids)
+    what = seeds_text(runs, run_ids)
+    if n > 1:
+        what += f": median, band = {'IQR' if band == 'iqr' else 'min-max'} over seeds"
     fig.suptitle(f"{condition}  ({what})", fontsize=12)
     handles = [Line2D([], [], marker="v", color="0.3", mec="black", ls="none", ms=8,
                       label="50% onset (median over seeds)"),
@@ -315,8 +328,7 @@ def grid_figure(src, out: str, probe: str = "train", tidy=None, runs=None, band=
         draw_band(tw, tidy, cond, f"ntk/{probe}/distance_init", "C4", f"NTK distance ({probe})", band=band)
         tw.tick_params(axis="y", colors="C4", labelsize=7)
         twins.append(tw)
-        n = c["n_runs"]
-        ax.set_title(f"{cond}\n({n} seed{'s' if n != 1 else ''})", fontsize=8)
+        ax.set_title(f"{cond}\n({seeds_text(runs, c['run_ids'])})", fontsize=8)
         ax.tick_params(labelsize=7)
     top = max([tw.get_ylim()[1] for tw in twins] + [1e-3])
     for tw in twins:

@@ -7,6 +7,7 @@ import sys
 
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import REPO, grokscope_bin, grokscope_env, write_synthetic
@@ -58,6 +59,13 @@ def test_only_completed_checkpoints(synthetic_file):
     assert runs.loc["r000002", "last_step"] == 10 and runs.loc["r000000", "last_step"] == 10000
     steps, values = load.read_curve(synthetic_file, "r000002", "metrics/test_accuracy")
     assert list(steps) == [0, 1, 10] and np.isfinite(values).all()
+
+
+def test_seed_counts_leave_out_runs_without_checkpoints():
+    runs = pd.DataFrame({"run_id": ["r0", "r1", "r2"], "completed": [107, 3, 0]})
+    assert figures.seeds_text(runs, ["r0", "r1", "r2"]) == "2 seeds of 3"
+    assert figures.seeds_text(runs, ["r0", "r2"]) == "1 seed of 2"
+    assert figures.seeds_text(runs, ["r0", "r1"]) == "2 seeds"
 
 
 def test_conditions_group_the_seeds(results_file):
