@@ -303,15 +303,15 @@ RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptio
     geometry = std::make_unique<GeometryTracker>(c, GeometryTracker::resolve_layers(c, *model), std::move(g),
                                                  data.classes, options.group);
   }
-  // Created after the state is loaded: it binds to the optimizer's (restored) state entries.
+  // The fused step keeps its moments in the optimizer's own state entries (looked up every step),
+  // so a resumed optimizer state carries over either way.
   std::unique_ptr<FusedMlpStep> fused;
-  if (c.flag("train.fused_step") && FusedMlpStep::unsupported_reason(*model, c).empty())
+  const std::string no_fused = c.flag("train.fused_step") ? FusedMlpStep::unsupported_reason(*model, c) : "off";
+  if (no_fused.empty())
     fused = std::make_unique<FusedMlpStep>(dynamic_cast<MlpImpl&>(*model), *optimizer, c, options.threads);
   logging::info_all(run.id + ": training step " +
                     (fused ? "fused MLP on " + std::to_string(fused->team_size()) + " thread(s)"
-                           : std::string("LibTorch autograd") +
-                                 (c.flag("train.fused_step") ? " (" + FusedMlpStep::unsupported_reason(*model, c) + ")"
-                                                             : "")));
+                           : "LibTorch autograd (fused step: " + no_fused + ")"));
   const bool store_kernels = ntk && c.flag("metrics.ntk.store_kernels");
   const bool store_params = c.flag("metrics.store_params");
 

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "grokscope/core/config.hpp"
+#include "grokscope/core/error.hpp"
 #include "grokscope/core/random.hpp"
 #include "grokscope/core/runtime.hpp"
 #include "grokscope/train/fused_mlp.hpp"
@@ -156,4 +157,18 @@ TEST(FusedMlpSupport, SaysWhyNot) {
   EXPECT_EQ(FusedMlpStep::unsupported_reason(*mlp, c), "");
   mlp->to(torch::kFloat16);
   EXPECT_EQ(FusedMlpStep::unsupported_reason(*mlp, c), "dtype not float32/64");
+}
+
+// Bad input is one clear error, and the parameters are left as they were.
+TEST(FusedMlpSupport, RefusesWhatItDoesNotCover) {
+  const Config c = Config::defaults();
+  auto mlp = make_network(c, InputShape{28, 28, 10});
+  auto opt = make_optimizer(c, *mlp);
+  FusedMlpStep fused(dynamic_cast<MlpImpl&>(*mlp), *opt, c, 1);
+  const torch::Tensor before = mlp->parameters().front().detach().clone();
+  const torch::Tensor y = torch::zeros({4}, torch::kInt64);
+  const std::vector<std::int64_t> rows{0, 1, 2, 3};
+  EXPECT_THROW(fused.step(torch::zeros({4, 784}, torch::kFloat64), y, rows.data(), 4), UsageError);  // dtype
+  EXPECT_THROW(fused.step(torch::zeros({4, 100}), y, rows.data(), 4), UsageError);                   // width
+  EXPECT_TRUE(torch::equal(before, mlp->parameters().front()));
 }
