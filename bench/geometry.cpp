@@ -1,6 +1,7 @@
 // Geometry engines' wall time on Gaussian clouds of the shapes (see bench/README.md).
-// usage: [mpiexec -n R] bench_geometry METHOD P M N [N_T] [REPEATS]     METHOD: mftma | glue | simcap
-// Each rank uses one BLAS thread; with R ranks the work is sharded over MPI_COMM_WORLD. Prints one
+// usage: [mpiexec -n R] bench_geometry METHOD P M N [N_T] [REPEATS] [THREADS]   METHOD: mftma | glue | simcap
+// Each rank uses one BLAS thread; with R ranks the work is sharded over MPI_COMM_WORLD, and GLUE's
+// samples also over THREADS threads per rank (default 1). Prints one
 // JSON line from rank 0 with the best of REPEATS (default 3) timings and the headline numbers, so a
 // 1-rank and a 2-rank run side by side give the speed-up (and show the numbers are identical).
 #include <algorithm>
@@ -19,11 +20,12 @@ using namespace grokscope;
 
 int main(int argc, char** argv) {
   MpiEnvironment env(&argc, &argv);
-  if (argc < 5) return std::fprintf(stderr, "usage: bench_geometry mftma|glue|simcap P M N [N_T] [REPEATS]\n"), 2;
+  if (argc < 5) return std::fprintf(stderr, "usage: bench_geometry mftma|glue|simcap P M N [N_T] [REPEATS] [THREADS]\n"), 2;
   const std::string method = argv[1];
   const long P = std::stol(argv[2]), M = std::stol(argv[3]), N = std::stol(argv[4]);
   const int n_t = argc > 5 ? std::stoi(argv[5]) : 200;
   const int repeats = argc > 6 ? std::stoi(argv[6]) : 3;
+  const int threads = argc > 7 ? std::stoi(argv[7]) : 1;
   set_blas_threads(1);
   RandomStream rng(1);
   std::vector<Eigen::MatrixXd> manifolds;
@@ -49,6 +51,7 @@ int main(int argc, char** argv) {
     } else if (method == "glue") {
       GlueOptions o;
       o.n_t = n_t;
+      o.threads = threads;
       const GlueResult res = glue(manifolds, o, comm);
       capacity = res.capacity, second = res.dimension;
     } else if (method == "simcap") {
@@ -61,8 +64,8 @@ int main(int argc, char** argv) {
     best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count());
   }
   if (world.rank() == 0)
-    std::printf("{\"method\": \"%s\", \"ranks\": %d, \"P\": %ld, \"M\": %ld, \"N\": %ld, \"n_t\": %d, "
+    std::printf("{\"method\": \"%s\", \"ranks\": %d, \"threads\": %d, \"P\": %ld, \"M\": %ld, \"N\": %ld, \"n_t\": %d, "
                 "\"seconds\": %.4f, \"capacity\": %.10g, \"%s\": %.10g}\n",
-                method.c_str(), world.size(), P, M, N, n_t, best, capacity,
+                method.c_str(), world.size(), threads, P, M, N, n_t, best, capacity,
                 method == "mftma" ? "K" : method == "glue" ? "dimension" : "critical_dimension", second);
 }

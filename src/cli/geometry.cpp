@@ -1,10 +1,10 @@
 // grokscope geometry INPUT [--dataset NAME] [--labels NAME] [--n-t 200] [--seed 0] [--kappa 0]
-//                          [--methods mftma,glue,simcap] [--json] [--out FILE.h5]
+//                          [--methods mftma,glue,simcap] [--threads 0] [--json] [--out FILE.h5]
 //
 // Manifold geometry of anyone's data. INPUT is an HDF5 file (a dataset of shape (P, M, N), or
 // (n, N) with an integer label vector for ragged manifolds) or a .npy file of the same shapes
-// (labels from --labels FILE.npy). Under `mpiexec -n R` the samples are sharded over the ranks;
-// the numbers do not depend on R.
+// (labels from --labels FILE.npy). Under `mpiexec -n R` the samples are sharded over the ranks,
+// and GLUE's also over each rank's --threads; the numbers depend on neither.
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -16,6 +16,7 @@
 
 #include "commands.hpp"
 #include "grokscope/core/error.hpp"
+#include "grokscope/core/runtime.hpp"
 #include "grokscope/dist/mpi.hpp"
 #include "grokscope/geometry/glue.hpp"
 #include "grokscope/geometry/mftma.hpp"
@@ -145,6 +146,7 @@ Command add_geometry(CLI::App& app, MpiEnvironment& mpi) {
   struct Args {
     std::string input, dataset, labels, out, methods = "mftma,glue";
     int n_t = 200;
+    int threads = 0;
     std::uint64_t seed = 0;
     double kappa = 0;
     bool json = false;
@@ -155,6 +157,8 @@ Command add_geometry(CLI::App& app, MpiEnvironment& mpi) {
   app.add_option("--labels", a->labels, "label vector: a dataset name (HDF5 input) or a .npy file");
   app.add_option("--n-t", a->n_t, "Gaussian samples per manifold")->check(CLI::PositiveNumber);
   app.add_option("--seed", a->seed, "random seed");
+  app.add_option("--threads", a->threads, "GLUE threads per rank (0 = the node's cores divided by its ranks)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--kappa", a->kappa, "margin (only 0 is supported)");
   app.add_option("--methods", a->methods, "comma-separated: mftma, glue, simcap");
   app.add_flag("--json", a->json, "print one JSON object");
@@ -210,6 +214,7 @@ Command add_geometry(CLI::App& app, MpiEnvironment& mpi) {
       GlueOptions o;
       o.n_t = a->n_t;
       o.seed = a->seed;
+      o.threads = threads_per_rank(a->threads, mpi.node_size());
       const GlueResult r = glue(manifolds, o, &world);
       const std::pair<const char*, double> g[] = {
           {"capacity", r.capacity}, {"radius", r.radius}, {"dimension", r.dimension}, {"utility", r.utility},

@@ -1,6 +1,7 @@
 #include "grokscope/geometry/glue.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -9,6 +10,7 @@
 
 #include "grokscope/core/error.hpp"
 #include "grokscope/core/random.hpp"
+#include "grokscope/core/thread_team.hpp"
 #include "grokscope/geometry/passive_cholesky.hpp"
 
 namespace grokscope {
@@ -27,6 +29,7 @@ constexpr long kBlock = 16;
 
 void check_input(const std::vector<MatrixXd>& manifolds, const GlueOptions& options) {
   if (options.n_t < 1) throw UsageError("GLUE: n_t must be >= 1, got " + std::to_string(options.n_t));
+  if (options.threads < 1) throw UsageError("GLUE: threads must be >= 1, got " + std::to_string(options.threads));
   if (!(options.pinv_cutoff > 0 && options.pinv_cutoff < 1))
     throw UsageError("GLUE: pinv_cutoff must be in (0, 1), got " + std::to_string(options.pinv_cutoff));
   if (manifolds.size() < 2)
@@ -362,26 +365,40 @@ GlueResult glue(const std::vector<MatrixXd>& manifolds, const GlueOptions& optio
   std::vector<double> anchors(static_cast<std::size_t>(n_t * N * P), 0.0);
   std::vector<double> weight(static_cast<std::size_t>(n_t * P), 0.0);
   // Samples go in fixed blocks of kBlock (dealt over the ranks by block), so the screening GEMMs,
-  // and with them every rounding, are the same whatever the number of ranks.
+  // and with them every rounding, are the same whatever the number of ranks. A rank's threads take
+  // its blocks one at a time from a shared counter: a block's cost depends on how many anchors its
+  // samples keep active, so a fixed deal would leave threads idle. Blocks write disjoint slots.
   const int ranks = comm ? comm->size() : 1, rank = comm ? comm->rank() : 0;
-  for (long first = 0, b = 0; first < n_t; first += kBlock, ++b) {
-    if (b % ranks != rank) continue;
-    const long last = std::min(n_t, first + kBlock);
-    std::vector<ConeProjection> block;
-    block.reserve(std::size_t(last - first));
-    for (long k = first; k < last; ++k) block.emplace_back(points, draw_sample(options.seed, int(k), N, P));
-    project_block(points, block);
-    for (long k = first; k < last; ++k) {
-      Eigen::Map<MatrixXd> S(anchors.data() + k * N * P, N, P);
-      double* wk = weight.data() + k * P;
-      for (const auto& [j, lambda] : block[std::size_t(k - first)].solution()) {
-        const int m = points.owner[j];
-        S.col(m) += lambda * points.X.col(j);
-        wk[m] += lambda;
+  std::vector<long> mine;  // first sample of each block of this rank
+  for (long first = 0, b = 0; first < n_t; first += kBlock, ++b)
+    if (b % ranks == rank) mine.push_back(first);
+  std::atomic<std::size_t> next{0};
+  const auto solve_blocks = [&](int) {
+    for (std::size_t i = next++; i < mine.size(); i = next++) {
+      const long first = mine[i], last = std::min(n_t, first + kBlock);
+      std::vector<ConeProjection> block;
+      block.reserve(std::size_t(last - first));
+      for (long k = first; k < last; ++k) block.emplace_back(points, draw_sample(options.seed, int(k), N, P));
+      project_block(points, block);
+      for (long k = first; k < last; ++k) {
+        Eigen::Map<MatrixXd> S(anchors.data() + k * N * P, N, P);
+        double* wk = weight.data() + k * P;
+        for (const auto& [j, lambda] : block[std::size_t(k - first)].solution()) {
+          const int m = points.owner[j];
+          S.col(m) += lambda * points.X.col(j);
+          wk[m] += lambda;
+        }
+        for (long m = 0; m < P; ++m)
+          if (wk[m] > 0) S.col(m) /= wk[m];
       }
-      for (long m = 0; m < P; ++m)
-        if (wk[m] > 0) S.col(m) /= wk[m];
     }
+  };
+  const std::size_t threads = std::min(std::size_t(options.threads), mine.size());
+  if (threads <= 1) {
+    solve_blocks(0);
+  } else {
+    ThreadTeam team{static_cast<int>(threads)};
+    team.run(solve_blocks);
   }
   if (comm && comm->size() > 1) {
     comm->allreduce_sum(anchors.data(), anchors.size());

@@ -43,12 +43,13 @@ const torch::Tensor& tap(const NamedTensors& taps, const std::string& layer) {
 }  // namespace
 
 GeometryTracker::GeometryTracker(const Config& config, std::vector<std::string> layers, Inputs inputs,
-                                 std::int64_t classes, Communicator* comm)
+                                 std::int64_t classes, Communicator* comm, int threads)
     : layers_(std::move(layers)),
       methods_(config.strings("metrics.geometry.methods")),
       inputs_(std::move(inputs)),
       classes_(classes),
       comm_(comm),
+      threads_(threads < 1 ? 1 : threads),
       n_t_(static_cast<int>(config.integer("metrics.geometry.n_t"))),
       glue_n_t_(config.integer("metrics.geometry.glue_n_t") > 0
                     ? static_cast<int>(config.integer("metrics.geometry.glue_n_t"))
@@ -148,6 +149,7 @@ void GeometryTracker::measure(Network& model, MetricValues& scalars, ArrayValues
       GlueOptions o;
       o.n_t = glue_n_t_;
       o.seed = seed_;
+      o.threads = threads_;
       GlueResult r;
       const bool ok = guarded("GLUE", [&] { r = glue(manifolds, o, comm_); });
       const double v[] = {r.capacity, r.radius, r.dimension, r.utility, r.center_alignment, r.axis_alignment,

@@ -301,7 +301,7 @@ RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptio
     GeometryTracker::Inputs g{as_tensor(inputs.manifolds, dtype, device), inputs.manifolds.y, x_train, x_test,
                               data.train.y, data.test.y};
     geometry = std::make_unique<GeometryTracker>(c, GeometryTracker::resolve_layers(c, *model), std::move(g),
-                                                 data.classes, options.group);
+                                                 data.classes, options.group, options.threads);
   }
   // The fused step keeps its moments in the optimizer's own state entries (looked up every step),
   // so a resumed optimizer state carries over either way.

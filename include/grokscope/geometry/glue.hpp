@@ -20,8 +20,9 @@
 //    therefore measures rounding only, and is NaN where the right side is undefined (E[c] = 0: no
 //    axes at all, when R = D = Ψ = 0).
 //
-// Sharding: samples are dealt over the ranks of `comm` in fixed blocks; every draw comes from a
-// stream keyed by (seed, sample), so the result does not depend on the number of ranks (bit-exact).
+// Sharding: samples are dealt over the ranks of `comm` in fixed blocks, and a rank's blocks over its
+// `threads`; every draw comes from a stream keyed by (seed, sample) and each block is solved on its
+// own, so the result does not depend on the number of ranks or threads (bit-exact).
 #include <Eigen/Dense>
 
 #include <cstdint>
@@ -36,6 +37,7 @@ struct GlueOptions {
   std::uint64_t seed = 0;
   double pinv_cutoff = 1e-10;  // eigenvalues of the P × P Gram matrices pseudo-inverted that are
                                // at or below cutoff × the largest are treated as zero
+  int threads = 1;             // this rank's threads for the per-sample projections
 };
 
 struct GlueResult {

@@ -27,8 +27,9 @@ class GeometryTracker {
     torch::Tensor train_x, test_x;  // for the linear probe
     std::vector<std::int64_t> train_y, test_y;
   };
+  // Work is sharded over the ranks of `comm` and, for GLUE, over `threads` of this rank.
   GeometryTracker(const Config& config, std::vector<std::string> layers, Inputs inputs, std::int64_t classes,
-                  Communicator* comm);
+                  Communicator* comm, int threads);
 
   // The layers the config asks for (metrics.geometry.layers), or by default every hidden
   // layer's activation and the logits. Throws ConfigError naming an unknown layer.
@@ -46,6 +47,7 @@ class GeometryTracker {
   Inputs inputs_;
   std::int64_t classes_;
   Communicator* comm_;
+  int threads_;
   int n_t_, glue_n_t_;  // Gaussian samples of MFTMA and of GLUE
   std::uint64_t seed_;
 };

@@ -62,7 +62,7 @@ struct TrainOptions {
   // reduced over it; geometry (host Eigen buffers) always over `group`.
   Communicator* device_group = nullptr;
   // The cores this rank owns (the thread policy's count, apply_thread_policy): the fused MLP step
-  // splits each batch over that many threads.
+  // splits each batch over that many threads, and GLUE its samples.
   int threads = 1;
   // Stop (as if killed) after this many checkpoints in this call; 0 = never. For resume tests.
   std::size_t stop_after_checkpoints = 0;
