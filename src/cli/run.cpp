@@ -292,11 +292,11 @@ Command add_run(CLI::App& app, MpiEnvironment& mpi) {
         }
         const CheckpointRecord last = outcome.records.empty() ? CheckpointRecord{} : outcome.records.back();
         char line[320];
-        std::snprintf(line, sizeof line, "run %s %s: step %lld train acc %.4f test acc %.4f weight norm %.2f (%.1f s)%s%s",
+        std::snprintf(line, sizeof line, "run %s %s: step %lld train acc %.4f test acc %.4f weight norm %.2f (%.1f s)",
                       run.id.c_str(), outcome.status.c_str(), static_cast<long long>(last.step),
-                      last.train_accuracy, last.test_accuracy, last.weight_norm, outcome.wall_seconds,
-                      outcome.error.empty() ? "" : ": ", outcome.error.substr(0, 160).c_str());
-        if (leader) logging::info_all(line);
+                      last.train_accuracy, last.test_accuracy, last.weight_norm, outcome.wall_seconds);
+        // The whole error: it names the file or field to fix (the results file keeps it too).
+        if (leader) logging::info_all(line + (outcome.error.empty() ? std::string() : ": " + outcome.error));
       }
     }
     MPI_Barrier(MPI_COMM_WORLD);

@@ -164,7 +164,7 @@ LoopState load_state(const std::string& path, const std::string& print, Network&
     if (!stored.isString() || stored.toStringRef() != print)
       throw ConfigError("", path + ": the checkpoint belongs to another configuration (fingerprint " +
                                 (stored.isString() ? stored.toStringRef() : "?") + ", expected " +
-                                print + "); refusing to resume from it");
+                                print + "); refusing to resume from it (delete it to start this run from step 0)");
     archive.read("model", model_archive);
     archive.read("optimizer", optimizer_archive);
     model.load(model_archive);

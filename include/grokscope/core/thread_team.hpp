@@ -1,6 +1,7 @@
 #pragma once
 // A fixed team of threads that run one job together, for work that is split by hand into a few
-// equal parts and repeated back to back (the fused MLP training step: one job of ~1 ms per step).
+// equal parts and repeated back to back (the fused MLP training step: one job of ~1 ms per step),
+// or into independent pieces taken from a shared counter (GLUE's blocks of samples).
 //
 // Why not LibTorch's OpenMP pool or OpenBLAS's own threads: the step's GEMMs are small (64-200
 // rows), and a BLAS that splits each GEMM over its threads pays a fork/join per call; measured
