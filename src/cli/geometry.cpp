@@ -16,6 +16,7 @@
 
 #include "commands.hpp"
 #include "grokscope/core/error.hpp"
+#include "grokscope/core/log.hpp"
 #include "grokscope/core/runtime.hpp"
 #include "grokscope/dist/mpi.hpp"
 #include "grokscope/geometry/glue.hpp"
@@ -157,7 +158,7 @@ Command add_geometry(CLI::App& app, MpiEnvironment& mpi) {
   app.add_option("--labels", a->labels, "label vector: a dataset name (HDF5 input) or a .npy file");
   app.add_option("--n-t", a->n_t, "Gaussian samples per manifold")->check(CLI::PositiveNumber);
   app.add_option("--seed", a->seed, "random seed");
-  app.add_option("--threads", a->threads, "GLUE threads per rank (0 = the node's cores divided by its ranks)")
+  app.add_option("--threads", a->threads, "GLUE threads per rank (0 = the node's cores divided by its ranks, at most the cores the rank is bound to)")
       ->check(CLI::NonNegativeNumber);
   app.add_option("--kappa", a->kappa, "margin (only 0 is supported)");
   app.add_option("--methods", a->methods, "comma-separated: mftma, glue, simcap");
@@ -215,6 +216,7 @@ Command add_geometry(CLI::App& app, MpiEnvironment& mpi) {
       o.n_t = a->n_t;
       o.seed = a->seed;
       o.threads = threads_per_rank(a->threads, mpi.node_size());
+      if (const std::string w = binding_warning(o.threads, "--threads"); !w.empty()) logging::warn(w);
       const GlueResult r = glue(manifolds, o, &world);
       const std::pair<const char*, double> g[] = {
           {"capacity", r.capacity}, {"radius", r.radius}, {"dimension", r.dimension}, {"utility", r.utility},

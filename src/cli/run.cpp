@@ -207,6 +207,7 @@ Command add_run(CLI::App& app, MpiEnvironment& mpi) {
     check_output(mpi, out, config, args->resume);
 
     const int threads = threads_per_rank(static_cast<int>(config.integer("parallel.threads")), mpi.node_size());
+    if (const std::string w = binding_warning(threads, "parallel.threads"); !w.empty()) logging::warn(w);
     apply_thread_policy(threads);
     const auto group = MpiCommunicator::split_groups(MPI_COMM_WORLD, static_cast<int>(config.integer("parallel.group_size")));
     const bool leader = group->rank() == 0;

@@ -1,7 +1,9 @@
 #include "grokscope/core/runtime.hpp"
 
 #include <dlfcn.h>
+#include <sched.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <string>
@@ -64,11 +66,29 @@ void set_blas_threads(int threads) {
 
 bool blas_threads_settable() { return openblas_set_num_threads() != nullptr; }
 
+int cores_of_this_thread() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) return CPU_COUNT(&set);
+  const int cores = static_cast<int>(std::thread::hardware_concurrency());
+  return cores > 0 ? cores : 1;
+}
+
 int threads_per_rank(int requested, int ranks_on_node) {
   if (requested > 0) return requested;
   const int cores = static_cast<int>(std::thread::hardware_concurrency());
-  const int share = cores / (ranks_on_node > 0 ? ranks_on_node : 1);
+  const int share = std::min(cores / (ranks_on_node > 0 ? ranks_on_node : 1), cores_of_this_thread());
   return share > 0 ? share : 1;
+}
+
+std::string binding_warning(int threads, const std::string& setting) {
+  const int cores = cores_of_this_thread();
+  if (threads <= cores) return "";
+  const std::string n = std::to_string(threads);
+  return setting + " is " + n + " but this rank may run on only " + std::to_string(cores) +
+         " core(s) (its CPU affinity), so its threads share them; give each rank " + n +
+         " cores (mpiexec --bind-to none, or --map-by slot:PE=" + n + "; srun --cpus-per-task=" + n +
+         ") or set " + setting + " to 0";
 }
 
 }  // namespace grokscope
