@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -79,6 +80,9 @@ struct LoopState {
   SpikeDetector spikes;
   bool reached_full_train_accuracy = false;
   double wall_before = 0;  // wall seconds spent before this process resumed
+  // Seconds per phase (train, evaluate, ntk, geometry, results, state) up to the last saved state,
+  // carried across resumes so that the file's timing/ covers the whole run, as wall_seconds does.
+  std::array<double, 6> phases{};
   std::vector<CheckpointRecord> records;
   std::vector<std::int64_t> instabilities;
   // Parameters at the first and at the latest checkpoint: the NTK reference kernels are recomputed
@@ -129,10 +133,11 @@ void save_state(const std::string& path, const std::string& print, Network& mode
   archive.write("model", model_archive);
   archive.write("optimizer", optimizer_archive);
   archive.write("fingerprint", c10::IValue(print));
-  archive.write("loop", torch::tensor({double(s.step), double(s.next_checkpoint), s.spikes.running_min,
-                                       double(s.spikes.in_spike), double(s.reached_full_train_accuracy), wall,
-                                       s.spikes.first},
-                                      torch::kFloat64));
+  std::vector<double> loop = {double(s.step), double(s.next_checkpoint), s.spikes.running_min,
+                              double(s.spikes.in_spike), double(s.reached_full_train_accuracy), wall,
+                              s.spikes.first};
+  loop.insert(loop.end(), s.phases.begin(), s.phases.end());
+  archive.write("loop", torch::tensor(loop, torch::kFloat64));
   const std::size_t layers = s.records.empty() ? 0 : s.records.front().layer_norms.size();
   std::string names;
   if (!s.records.empty())
@@ -188,6 +193,8 @@ LoopState load_state(const std::string& path, const std::string& print, Network&
     s.reached_full_train_accuracy = l[4] != 0;
     s.wall_before = l[5];
     if (loop.numel() > 6) s.spikes.first = l[6];  // absent in states written before the floor existed
+    if (loop.numel() >= 7 + std::int64_t(s.phases.size()))  // absent in states written before 2026-12-04
+      for (std::size_t i = 0; i < s.phases.size(); ++i) s.phases[i] = l[7 + std::int64_t(i)];
     s.records = records_from(records, static_cast<std::size_t>(shape[0].item<std::int64_t>()), metric_names);
     torch::Tensor snapshots;
     archive.read("snapshots", snapshots);
@@ -333,7 +340,8 @@ RunOutcome train_run(const RunPoint& run, const Datasets& data, const TrainOptio
   std::size_t checkpoints_this_call = 0;
   const std::int64_t start_step = s.step;
 
-  double t_train = 0, t_evaluate = 0, t_ntk = 0, t_geometry = 0, t_results = 0, t_state = 0;
+  double &t_train = s.phases[0], &t_evaluate = s.phases[1], &t_ntk = s.phases[2], &t_geometry = s.phases[3],
+         &t_results = s.phases[4], &t_state = s.phases[5];
   auto timed = [](double& total, auto&& work) {
     const auto begin = Clock::now();
     work();

@@ -147,6 +147,33 @@ TEST(Train, InterruptedThenResumedIsBitExact) {
   }
 }
 
+// The file's timing/ must cover the whole run like wall_seconds, not only the last process: the
+// phase totals travel in the state. A second process that does one more checkpoint must report at
+// least what the first one had measured when it saved (it would report about a sixth of it if the
+// totals restarted from zero).
+TEST(Train, PhaseTimingsAddUpOverResumes) {
+  const Datasets data = blobs(60, 30);
+  const RunPoint run = point({"metrics.ntk.enabled=true"});
+  const fs::path state = temp_file("timings");
+  TrainOptions first;
+  first.state_path = state.string();
+  first.stop_after_checkpoints = 6;
+  const RunOutcome part = train_run(run, data, first);
+  ASSERT_EQ(part.status, "interrupted");
+  TrainOptions second = first;
+  second.resume = true;
+  second.stop_after_checkpoints = 1;
+  const RunOutcome more = train_run(run, data, second);
+  ASSERT_EQ(more.records.size(), 7u);
+  ASSERT_EQ(part.timings.size(), more.timings.size());
+  for (std::size_t i = 0; i < part.timings.size(); ++i) {
+    const auto& [name, seconds] = part.timings[i];
+    if (name == "evaluate" || name == "ntk" || name == "results")  // all done before the state is saved
+      EXPECT_GE(more.timings[i].second, seconds) << name;
+  }
+  fs::remove(state);
+}
+
 TEST(Train, ResumeRefusesAnotherConfigAndACorruptState) {
   const Datasets data = blobs(60, 30);
   const fs::path state = temp_file("refuse");
