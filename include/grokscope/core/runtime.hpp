@@ -2,8 +2,9 @@
 // Facts about the process we run in: which BLAS got loaded, and the thread policy.
 //
 // Thread policy (one pool per rank): a rank owns `threads` cores (by default the node's cores
-// divided by the ranks on that node, but no more than the launcher bound it to). The BLAS gets those cores and LibTorch's own OpenMP pool gets
-// ONE thread, so the two pools never spin against each other. For the MLPs studied here the step is
+// divided by the ranks on that node, but no more than the launcher bound it to). The BLAS gets
+// those cores and LibTorch's own OpenMP pool gets ONE thread, so the two pools never spin against
+// each other (the fused MLP step and GLUE split their work over a team of `threads` of their own). For the MLPs studied here the step is
 // dominated by GEMMs, which the BLAS parallelizes; element-wise kernels are cheap. Measured with
 // Debian's PyTorch 1.13 on 2 cores (Omnigrok MLP, batch 200, AdamW): torch 1 + BLAS 2 threads
 // 8.0 ms/step, 1 + 1: 12.3, 2 + 1: 12.8, 2 + 2: 25.2 (the trap). See bench/README.md.
